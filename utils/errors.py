@@ -1,0 +1,154 @@
+"""One small error hierarchy. Every error carries the HTTP status, the API code, the request id and one sentence
+telling the user what to do; str() never contains credentials or raw response bytes."""
+from __future__ import annotations
+
+
+class VolcError(Exception):
+    """Base class: something the user should read. `hint` says what to do about it."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, hint: str = "", http_status: int | None = None,
+                 code: int | str | None = None, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.http_status = http_status
+        self.code = code
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.hint:
+            parts.append(self.hint)
+        details = []
+        if self.code is not None:
+            details.append(f"code {self.code}")
+        if self.http_status is not None:
+            details.append(f"HTTP {self.http_status}")
+        if self.request_id:
+            details.append(f"request id {self.request_id}")
+        text = " ".join(parts)
+        return f"{text} ({', '.join(details)})" if details else text
+
+
+class InputError(VolcError, ValueError):
+    """The user's input (image, mask, widget value) cannot be used as it is; raised before any call."""
+
+
+class CredentialsError(VolcError):
+    """No usable access key / secret key."""
+
+
+class InputRejectedError(VolcError):
+    """The service refused the request's arguments or images (HTTP 400, codes 502xx)."""
+
+
+class ContentReviewError(VolcError):
+    """Input or output failed the service's content review (50411/50412/50413/50511/50512)."""
+
+
+class RateLimitError(VolcError):
+    """QPS or concurrency limit (50429/50430); retried with backoff before it reaches the user."""
+
+    retryable = True
+
+
+class GhostFaceError(VolcError):
+    """The algorithm produced an "AI ghost face" (201304); a new seed usually avoids it."""
+
+
+class ServiceError(VolcError):
+    """The service failed internally (50500/50501) or answered something we cannot read."""
+
+
+class GatewayAuthError(VolcError):
+    """The API gateway refused the request: signature, access key, clock, permission or routing."""
+
+
+class NetworkError(VolcError):
+    """The service could not be reached, or the connection broke."""
+
+
+class ConnectFailedError(NetworkError):
+    """The request never reached the server, so repeating it cannot double-bill."""
+
+
+class RequestTimeoutError(NetworkError):
+    """No answer in time."""
+
+
+class CancelledError(VolcError):
+    """The user cancelled while a call was in flight."""
+
+
+# --- mapping of the API's answers (reference tables in the README) ---------------------------------------------
+
+_SERVICE_CODES: dict[int, tuple[type[VolcError], str, str]] = {
+    50200: (InputRejectedError, "The service rejected an argument.", "Check the node's widget values are in range."),
+    50201: (InputRejectedError, "The service says an argument is missing.", "Update the pack; this is a bug."),
+    50204: (InputRejectedError, "The service could not parse the request.", "Update the pack; this is a bug."),
+    50205: (InputRejectedError, "The service says the image is too large.",
+            "Use crop-around-mask or a smaller image (the limit is 5 MB, 4096 px per side)."),
+    50206: (InputRejectedError, "The service received an empty image.", "Check the image input."),
+    50207: (InputRejectedError, "The service could not decode the image.", "Re-save the image as PNG or JPEG."),
+    50213: (InputRejectedError, "The request body is too large.", "Use a smaller image or crop-around-mask."),
+    50215: (InputRejectedError, "The image or mask does not meet the service's requirements.",
+            "Check the image is 64..4096 px and the mask matches it."),
+    50400: (GatewayAuthError, "The account has no permission for Inpainting (i2i_inpainting).",
+            "Enable the Inpainting service for this account in the Volcengine console."),
+    50411: (ContentReviewError, "The input image failed the service's content review.", "Use another image."),
+    50412: (ContentReviewError, "The logo text failed the service's content review.", "Change logo_text_content."),
+    50413: (ContentReviewError, "The logo text was blocked (names, IP or blocklist).", "Change logo_text_content."),
+    50511: (ContentReviewError, "The result failed the service's content review.", "Run again with another seed."),
+    50512: (ContentReviewError, "The result text failed the service's content review.", "Change logo_text_content."),
+    50429: (RateLimitError, "The account's request-per-second limit was reached.",
+            "Wait a moment, lower variants, or ask Volcengine for a higher QPS quota."),
+    50430: (RateLimitError, "The account's concurrency limit was reached.",
+            "Lower VOLC_MAX_CONCURRENCY or variants, or ask Volcengine for a higher quota."),
+    50500: (ServiceError, "The service had an internal error.", "Try again later."),
+    50501: (ServiceError, "The service had an internal error.", "Try again later."),
+    201304: (GhostFaceError, "The service produced an 'AI ghost face' result and withheld it.",
+             "Run again with another seed, or enlarge or shrink the mask."),
+}
+
+# Content-review failures of the output and ghost faces are a property of one result: another seed may pass.
+NEW_SEED_CODES = frozenset({50511, 201304})
+
+_GATEWAY_CODES: dict[str, tuple[str, str]] = {
+    "MissingParameter": ("The gateway says the request is incomplete.", "A proxy may strip headers; else a bug."),
+    "MissingRequestInfo": ("The gateway says the request is incomplete.", "A proxy may strip headers; else a bug."),
+    "MissingAuthenticationToken": ("The request carried no credentials.", "Set VOLC_ACCESSKEY and VOLC_SECRETKEY."),
+    "MissingSignature": ("The request's signature was missing.", "A proxy may strip the Authorization header."),
+    "InvalidTimestamp": ("The request's time stamp was rejected.",
+                         "This computer's clock is off: synchronise it (NTP) and run again."),
+    "ServiceNotFound": ("The gateway does not know this service.",
+                        "Check VOLC_VISUAL_ENDPOINT (it should be https://visual.volcengineapi.com)."),
+    "InvalidActionOrVersion": ("The gateway does not know this action or version.",
+                               "Check VOLC_VISUAL_ENDPOINT (it should be https://visual.volcengineapi.com)."),
+    "InvalidAccessKey": ("The access key was not found.", "Check VOLC_ACCESSKEY: copy it again from the console."),
+    "SignatureDoesNotMatch": ("The signature does not match.",
+                              "Check VOLC_SECRETKEY: it must be the secret of this access key."),
+    "LackPolicy": ("The account lacks permission for the visual service.",
+                   "Grant the key's user access to the cv (visual) service in the IAM console."),
+    "AccessDenied": ("Access to the visual service was denied.",
+                     "Grant the key's user access to the cv (visual) service in the IAM console."),
+}
+
+
+def service_error(code: int, message: str, http_status: int | None, request_id: str | None) -> VolcError:
+    cls, text, hint = _SERVICE_CODES.get(code, (ServiceError, "The service answered an unexpected error.",
+                                                "Try again later; report it if it persists."))
+    # The service's own message is kept (it is text from the server, never our secrets) but shortened.
+    detail = f' Service said: "{message[:200]}".' if message and message.lower() != "success" else ""
+    return cls(text + detail, hint=hint, http_status=http_status, code=code, request_id=request_id)
+
+
+def gateway_error(code: str, message: str, http_status: int | None, request_id: str | None,
+                  key_hint: str = "") -> VolcError:
+    text, hint = _GATEWAY_CODES.get(code, ("The API gateway refused the request.", "Check the credentials."))
+    if code == "InvalidAccessKey" and key_hint:
+        hint = f"Check VOLC_ACCESSKEY (the key ending {key_hint}): copy it again from the console."
+    detail = f' Gateway said: "{message[:200]}".' if message else ""
+    return GatewayAuthError(f"{text}{detail}", hint=hint, http_status=http_status, code=code,
+                            request_id=request_id)
