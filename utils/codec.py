@@ -1,0 +1,240 @@
+"""Image codec for the service: float tensors -> uint8 RGB, JPEG/PNG encoding under the 5 MB limit, decoding, resizing.
+
+numpy + Pillow only. Images may be 8K (400 MB as float32), so conversions work in row chunks instead of full-frame
+temporaries.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from .errors import InputError
+
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+MIN_SIDE = 64
+MAX_SIDE = 4096
+
+JPEG_BEST_QUALITY = 95
+JPEG_MIN_QUALITY_444 = 50   # below this, chroma subsampling costs less than more quantisation
+JPEG_MIN_QUALITY_420 = 10   # last resort: uniform noise at 4096x4096 still fits 5 MB at ~q30 4:2:0
+PNG_LEVEL = 1               # flat images compress well even at level 1; higher levels cost 2x time for little
+_CHUNK_FLOATS = 1 << 20     # ~4 MB float32 working buffer per row chunk
+
+
+# ----------------------------------------------------------------------------------------------- float -> uint8
+
+def _check_float_image(image: np.ndarray, name: str = "image") -> np.ndarray:
+    arr = np.asarray(image)
+    if arr.ndim != 3 or arr.shape[2] not in (1, 3, 4) or arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise InputError(f"{name} has shape {arr.shape}, expected [height, width, channels] with 1, 3 or 4 channels",
+                         hint=f"Connect an IMAGE to `{name}` (one picture of a batch is [H, W, C]).")
+    if not np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float32)  # rare (ints from a custom node); the chunked path handles floats only
+    return arr
+
+
+def iter_sanitized_rows(image: np.ndarray):
+    """Yield (row0, row1, float32 [rows, W, 3 or 1]) chunks of `image` with NaN -> 0 and values clipped to 0..1.
+
+    The buffer is reused between chunks: consume it before asking for the next one.
+    """
+    arr = _check_float_image(image)
+    h, w, c = arr.shape
+    ch = 1 if c == 1 else 3
+    rows = max(1, _CHUNK_FLOATS // (w * ch))
+    buf = np.empty((min(rows, h), w, ch), dtype=np.float32)
+    for r0 in range(0, h, rows):
+        r1 = min(h, r0 + rows)
+        part = buf[: r1 - r0]
+        np.clip(arr[r0:r1, :, :ch], 0.0, 1.0, out=part)  # reads float64 / strided sources once; inf -> 0 or 1
+        if np.isnan(part.min()):  # clip keeps NaN; a cheap reduction finds them, the rare repair may cost more
+            np.fmax(part, 0.0, out=part)
+        yield r0, r1, part
+
+
+def sanitize_into(image: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Write `image` (float [H,W,C], C 1/3/4) into float32 [H,W,3] `out` as RGB, NaN -> 0, clipped to 0..1."""
+    arr = _check_float_image(image)
+    if arr.shape[2] == 1:
+        for r0, r1, part in iter_sanitized_rows(arr):
+            np.copyto(out[r0:r1], part)  # broadcasts greyscale to RGB
+        return out
+    rows = max(1, _CHUNK_FLOATS // (arr.shape[1] * 3))
+    for r0 in range(0, arr.shape[0], rows):  # straight into `out`: no intermediate buffer
+        part = out[r0:r0 + rows]
+        np.clip(arr[r0:r0 + rows, :, :3], 0.0, 1.0, out=part)
+        if np.isnan(part.min()):
+            np.fmax(part, 0.0, out=part)
+    return out
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """float [H,W,C] (C 1/3/4, any float dtype, any strides, NaN/inf allowed) -> contiguous uint8 [H,W,3] RGB.
+
+    NaN -> 0, clip 0..1, x*255 rounded half-up; greyscale is expanded to RGB, alpha dropped.
+    """
+    arr = _check_float_image(image)
+    out = np.empty((arr.shape[0], arr.shape[1], 3), dtype=np.uint8)
+    for r0, r1, part in iter_sanitized_rows(arr):
+        part *= 255.0
+        part += 0.5  # + truncation below == floor(x + 0.5): round half-up, values are >= 0
+        np.copyto(out[r0:r1], part, casting="unsafe")  # broadcasts a greyscale chunk to 3 channels
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- encoding
+
+@dataclass
+class EncodedImage:
+    data: bytes
+    format: str  # "JPEG" or "PNG"
+    quality: int | None  # JPEG quality; None for PNG
+
+
+def _check_rgb(rgb: np.ndarray, name: str = "image") -> np.ndarray:
+    arr = np.asarray(rgb)
+    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] != 3 or arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise ValueError(f"{name}: expected uint8 [H, W, 3], got {arr.dtype} {arr.shape}")
+    return np.ascontiguousarray(arr)
+
+
+def _jpeg(img: Image.Image, quality: int, subsampling: int) -> bytes:
+    buf = io.BytesIO()
+    # No icc_profile / exif arguments: Pillow writes neither for an image built from an array.
+    img.save(buf, format="JPEG", quality=quality, subsampling=subsampling)
+    return buf.getvalue()
+
+
+def _png(img: Image.Image, level: int = PNG_LEVEL) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=level)
+    return buf.getvalue()
+
+
+def _likely_png(rgb: np.ndarray) -> bool:
+    """Cheap guess whether lossless PNG can beat JPEG: small images, few colours, or large flat areas."""
+    h, w, _ = rgb.shape
+    if h * w <= 256 * 256:
+        return True
+    step = max(1, h // 128)  # ~128 full rows keep horizontal neighbours intact
+    rows = rgb[::step]
+    same = np.all(rows[:, 1:] == rows[:, :-1], axis=2).mean()
+    if same > 0.5:
+        return True
+    sample = rows[:, :: max(1, w // 512)].reshape(-1, 3).astype(np.uint32)
+    packed = (sample[:, 0] << 16) | (sample[:, 1] << 8) | sample[:, 2]
+    return np.unique(packed).size <= 256
+
+
+def _search_jpeg(img: Image.Image, lo: int, hi: int, subsampling: int, max_bytes: int) -> tuple[bytes, int] | None:
+    """Highest quality in [lo, hi] whose JPEG fits (bisection; size grows with quality)."""
+    data = _jpeg(img, lo, subsampling)  # the floor first: when even it is too big, skip the whole range at once
+    if len(data) > max_bytes:
+        return None
+    best, lo = (data, lo), lo + 1
+    while lo <= hi:
+        q = (lo + hi) // 2
+        data = _jpeg(img, q, subsampling)
+        if len(data) <= max_bytes:
+            best, lo = (data, q), q + 1
+        else:
+            hi = q - 1
+    return best
+
+
+def encode_image(rgb: np.ndarray, max_bytes: int = MAX_IMAGE_BYTES) -> EncodedImage:
+    """uint8 [H,W,3] -> the least lossy JPEG (or a smaller PNG) of at most `max_bytes` bytes."""
+    img = Image.fromarray(_check_rgb(rgb))
+    png = _png(img) if _likely_png(rgb) else None
+    best = _jpeg(img, JPEG_BEST_QUALITY, 0)  # 4:4:4
+    if png is not None and len(png) <= max_bytes and len(png) < len(best):
+        return EncodedImage(png, "PNG", None)
+    if len(best) <= max_bytes:
+        return EncodedImage(best, "JPEG", JPEG_BEST_QUALITY)
+    found = _search_jpeg(img, JPEG_MIN_QUALITY_444, JPEG_BEST_QUALITY - 1, 0, max_bytes)
+    if found is None:
+        found = _search_jpeg(img, JPEG_MIN_QUALITY_420, JPEG_BEST_QUALITY, 2, max_bytes)
+    if found is None:
+        h, w, _ = rgb.shape
+        raise InputError(f"image ({w}x{h}) cannot be compressed below {max_bytes} bytes",
+                         hint="Use a smaller or less noisy image, or a smaller crop (lower the context setting).")
+    return EncodedImage(found[0], "JPEG", found[1])
+
+
+def encode_mask(mask: np.ndarray) -> bytes:
+    """bool or uint8 [H,W] -> 8-bit greyscale PNG with exactly 0 (keep) / 255 (erase). Any non-zero uint8 is erase."""
+    arr = np.asarray(mask)
+    if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise ValueError(f"mask: expected [H, W], got {arr.shape}")
+    grey = np.ascontiguousarray(arr != 0).view(np.uint8)  # bool -> 0/1 without another copy
+    grey *= 255
+    buf = io.BytesIO()
+    Image.fromarray(grey).save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+# ----------------------------------------------------------------------------------------------- decoding
+
+def decode_image(data: bytes) -> np.ndarray:
+    """JPEG/PNG/... bytes -> uint8 [H,W,3] RGB. Raises ValueError when the bytes are not a readable image."""
+    if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) == 0:
+        raise ValueError("cannot decode image: no image data received")
+    try:
+        with Image.open(io.BytesIO(bytes(data))) as img:
+            img.load()
+            rgb = img if img.mode == "RGB" else img.convert("RGB")
+            return np.array(rgb, dtype=np.uint8)
+    except Exception as exc:  # Pillow raises OSError, SyntaxError, DecompressionBombError, ... for bad data
+        raise ValueError(f"cannot decode image ({len(data)} bytes): {type(exc).__name__}: {exc}") from exc
+
+
+# ----------------------------------------------------------------------------------------------- resizing
+
+def _check_size(width: int, height: int) -> None:
+    if int(width) < 1 or int(height) < 1:
+        raise ValueError(f"target size must be at least 1x1, got {width}x{height}")
+
+
+def resize_rgb(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+    """uint8 [H,W,3] -> uint8 [height,width,3] with Lanczos; the same size returns the input object unchanged."""
+    _check_size(width, height)
+    if rgb.shape[0] == height and rgb.shape[1] == width:
+        return rgb
+    img = Image.fromarray(_check_rgb(rgb))
+    return np.asarray(img.resize((int(width), int(height)), Image.Resampling.LANCZOS)).copy()
+
+
+def _resize_axis(mask: np.ndarray, n_out: int, axis: int) -> np.ndarray:
+    n_in = mask.shape[axis]
+    j = np.arange(n_out, dtype=np.int64)
+    if n_out >= n_in:  # enlarging: nearest source pixel, centre-aligned
+        return np.take(mask, (2 * j + 1) * n_in // (2 * n_out), axis=axis)
+    # Shrinking: target j covers source [j*n_in/n_out, (j+1)*n_in/n_out); OR every source pixel it touches,
+    # one gather per position inside the footprint (a handful), instead of a slow reduceat.
+    starts = j * n_in // n_out
+    last = ((j + 1) * n_in + n_out - 1) // n_out - 1
+    out = np.take(mask, starts, axis=axis)
+    for k in range(1, int((last - starts).max()) + 1):
+        out |= np.take(mask, np.minimum(starts + k, last), axis=axis)  # OR is idempotent: repeats are harmless
+    return out
+
+
+def resize_mask(mask: np.ndarray, width: int, height: int) -> np.ndarray:
+    """bool [H,W] -> bool [height,width]. Shrinking is max pooling over each target pixel's footprint (a 1-px stroke
+    survives any downscale); enlarging is nearest neighbour (= bilinear thresholded at 0.5 for a binary mask).
+    The same size returns the input object unchanged."""
+    _check_size(width, height)
+    m = np.asarray(mask)
+    if m.ndim != 2:
+        raise ValueError(f"mask: expected [H, W], got {m.shape}")
+    if m.shape == (height, width):
+        return m
+    m = m.astype(bool, copy=False)
+    if m.shape[0] != height:
+        m = _resize_axis(m, int(height), 0)
+    if m.shape[1] != width:
+        m = _resize_axis(m, int(width), 1)
+    return np.ascontiguousarray(m)
