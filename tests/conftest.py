@@ -4,22 +4,44 @@ Tests then import `volc_pack.utils.<module>`; absolute `utils`/`nodes` imports w
 """
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACK = "volc_pack"
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "tests"))  # test helpers (samples.py); importlib mode adds nothing
+from pack_loader import load_pack  # noqa: E402
+
+load_pack()
 
 
-def _load_pack():
-    if PACK in sys.modules:
-        return sys.modules[PACK]
-    spec = importlib.util.spec_from_file_location(PACK, ROOT / "__init__.py", submodule_search_locations=[str(ROOT)])
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[PACK] = module
-    spec.loader.exec_module(module)
-    return module
+# --- shared fixtures ---------------------------------------------------------------------------------------------
+import pytest  # noqa: E402
 
 
-_load_pack()
+@pytest.fixture(scope="session")
+def sandbox_server():
+    from volc_pack.utils.sandbox import Sandbox
+
+    with Sandbox() as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server):
+    """The shared stand-in endpoint, with faults and records cleared for each test."""
+    sandbox_server.clear()
+    yield sandbox_server
+    sandbox_server.clear()
+
+
+@pytest.fixture
+def sandbox_env(sandbox, monkeypatch):
+    """Point everything that reads the environment (node, CLI) at the stand-in with its key pair."""
+    from volc_pack.utils.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY
+
+    monkeypatch.setenv("VOLC_VISUAL_ENDPOINT", sandbox.endpoint)
+    monkeypatch.setenv("VOLC_ACCESSKEY", SANDBOX_ACCESS_KEY)
+    monkeypatch.setenv("VOLC_SECRETKEY", SANDBOX_SECRET_KEY)
+    monkeypatch.delenv("VOLC_SESSION_TOKEN", raising=False)
+    return sandbox
