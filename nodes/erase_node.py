@@ -1,0 +1,120 @@
+"""VolcengineInpaintErase: IMAGE + MASK in, erased IMAGE batch (images x variants) at full resolution out."""
+from __future__ import annotations
+
+import json
+
+import torch
+
+from . import comfy_bridge
+from ..utils.client import ClientConfig, InpaintOptions, LogoInfo, VisualClient
+from ..utils.erase import MAX_SEED, EraseSettings, erase_batch
+from ..utils.errors import InputError
+
+FALLBACKS = {"error": "error", "return original": "original"}
+
+
+def _int(default, low, high, tooltip, **extra):
+    return ("INT", {"default": default, "min": low, "max": high, "tooltip": tooltip, **extra})
+
+
+def _float(default, low, high, step, tooltip):
+    return ("FLOAT", {"default": default, "min": low, "max": high, "step": step, "tooltip": tooltip})
+
+
+def to_numpy(tensor: torch.Tensor, name: str):
+    """Tensor -> float32 numpy without copying when it already is float32 on the CPU."""
+    if not isinstance(tensor, torch.Tensor):
+        raise InputError(f"{name} is a {type(tensor).__name__}, not a tensor.", hint=f"Connect a {name.upper()} output.")
+    return tensor.detach().to("cpu", torch.float32).numpy()
+
+
+class VolcengineInpaintErase:
+    DESCRIPTION = (
+        "Erase what the mask covers with Volcengine Inpainting (涂抹消除), at the image's full resolution. "
+        "Only a crop around the mask is sent, the result is pasted back so every pixel outside the (dilated, "
+        "feathered) mask stays exactly as it was, and 1-4 variants per image come back together. Credentials come "
+        "from the environment (VOLC_ACCESSKEY / VOLC_SECRETKEY), ComfyUI's Volcengine settings or ~/.volc, never "
+        "from the graph.")
+    CATEGORY = "Volcengine/inpainting"
+    RETURN_TYPES = ("IMAGE", "MASK", "STRING")
+    RETURN_NAMES = ("images", "paste_mask", "report")
+    OUTPUT_TOOLTIPS = (
+        "Erased images, same size as the input: image 1 variants 1..N, then image 2, and so on.",
+        "The mask actually used for paste-back (after grow, service dilation and feather), one per output image.",
+        "JSON report per input image: region sent, seeds, request ids, retries, time, skipped or failed reasons.",
+    )
+    FUNCTION = "erase"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "image": ("IMAGE", {"tooltip": "The picture(s) to erase from; a batch is erased image by image."}),
+                "mask": ("MASK", {"tooltip": "White (1) = erase. One mask for the whole batch or one per image; "
+                                             "a soft mask is cut at 0.5."}),
+                "seed": _int(0, -1, MAX_SEED, "Seed of variant 1; variant k uses seed+k-1. -1 = random every run.",
+                             control_after_generate=True),
+                "variants": _int(1, 1, 4, "Results per image, each from its own call with its own seed."),
+                "steps": _int(30, 1, 50, "Sampling steps: more is finer and much slower."),
+                "strength": _float(0.8, 0.1, 1.0, 0.05, "How strongly the masked area is repainted."),
+                "scale": _float(7.0, 1.0, 20.0, 0.5, "Guidance scale of the service."),
+                "dilate_size": _int(15, 0, 100, "The service grows the mask by this many pixels; raise it for "
+                                                "tight segmentation masks so no outline is left."),
+                "quality": (["H", "M", "L"], {"default": "M", "tooltip": "H best and slowest, M balanced, L fastest."}),
+                "return_url": ("BOOLEAN", {"default": False, "tooltip": "Have the service also host the result at a "
+                                           "URL for 24 h (the image is downloaded either way)."}),
+                "mask_grow": _int(0, -512, 512, "Grow (+) or shrink (-) the mask by this many pixels before sending."),
+                "feather": _int(8, 0, 256, "Soft seam width in pixels, outward from the dilated mask."),
+                "crop_to_mask": ("BOOLEAN", {"default": True, "tooltip": "Send only a crop around the mask: full "
+                                             "detail for small objects, and images over 4096 px work at all."}),
+                "context": _float(2.0, 1.0, 16.0, 0.1, "Crop size as a multiple of the mask's bounding box; more "
+                                                      "context helps the service match the surroundings."),
+                "paste_back": ("BOOLEAN", {"default": True, "tooltip": "Keep every pixel outside the mask exactly as "
+                                           "in the input. Off: the whole sent region is replaced by the result."}),
+                "ghost_face_retries": _int(2, 0, 5, "When the service withholds an 'AI ghost face' (201304) or a "
+                                                    "result fails review, retry with a new seed this many times."),
+                "on_ghost_face": (list(FALLBACKS), {"default": "error", "tooltip": "After the retries: stop with an "
+                                                    "error, or return the original image for that variant."}),
+                "on_item_error": (list(FALLBACKS), {"default": "error", "tooltip": "When one image of a batch "
+                                                    "fails: stop, or return its original and keep the others."}),
+                "on_empty_mask": (["return original", "error"], {"default": "return original", "tooltip": "An empty "
+                                  "mask: return the image unchanged without calling the API, or stop with an error."}),
+                "timeout": _float(120.0, 5.0, 600.0, 5.0, "Seconds to wait for each call's answer."),
+            },
+            "optional": {
+                "logo_info": ("VOLC_LOGO_INFO", {"tooltip": "Watermark settings from a Volcengine Logo Info node; "
+                                                            "unconnected = no watermark."}),
+            },
+            "hidden": {"unique_id": "UNIQUE_ID"},
+        }
+
+    @classmethod
+    def IS_CHANGED(cls, seed=0, **_):
+        # NaN never equals itself, so ComfyUI's cache never reuses a random-seed result.
+        return float("nan") if seed == -1 else seed
+
+    async def erase(self, image, mask, seed, variants, steps, strength, scale, dilate_size, quality, return_url,
+                    mask_grow, feather, crop_to_mask, context, paste_back, ghost_face_retries, on_ghost_face,
+                    on_item_error, on_empty_mask, timeout, logo_info=None, unique_id=None):
+        if logo_info is not None and not isinstance(logo_info, LogoInfo):
+            raise InputError("logo_info is not from a Volcengine Logo Info node.", hint="Connect that node or nothing.")
+        for name, value in (("on_ghost_face", on_ghost_face), ("on_item_error", on_item_error)):
+            if value not in FALLBACKS:
+                raise InputError(f"{name} is {value!r}.", hint=f"Use one of: {', '.join(FALLBACKS)}.")
+        if on_empty_mask not in ("return original", "error"):
+            raise InputError(f"on_empty_mask is {on_empty_mask!r}.", hint="Use 'return original' or 'error'.")
+        options = InpaintOptions(steps=steps, strength=strength, scale=scale, seed=seed, dilate_size=dilate_size,
+                                 quality=quality, return_url=bool(return_url), logo_info=logo_info)
+        settings = EraseSettings(options=options, variants=variants, mask_grow=mask_grow, feather=feather,
+                                 crop=bool(crop_to_mask), context=context, paste_back=bool(paste_back),
+                                 ghost_retries=ghost_face_retries, on_ghost_face=FALLBACKS[on_ghost_face],
+                                 on_item_error=FALLBACKS[on_item_error],
+                                 on_empty_mask="original" if on_empty_mask == "return original" else "error")
+        if not isinstance(timeout, (int, float)) or not 5.0 <= timeout <= 600.0:
+            raise InputError(f"timeout is {timeout!r}, outside 5..600 s.", hint="Set timeout within 5..600.")
+        client = VisualClient(config=ClientConfig(read_timeout=float(timeout)),
+                              cancel_check=comfy_bridge.cancel_check())
+        result = await erase_batch(to_numpy(image, "image"), to_numpy(mask, "mask"), settings, client,
+                                   comfy_bridge.progress(unique_id))
+        report = json.dumps(result.reports, ensure_ascii=False, indent=1)
+        return (torch.from_numpy(result.images), torch.from_numpy(result.masks), report)

@@ -1,0 +1,53 @@
+"""VolcengineSubjectMask: saliency segmentation -> subject and background masks at the input's size."""
+from __future__ import annotations
+
+import json
+
+import torch
+
+from . import comfy_bridge
+from .erase_node import to_numpy
+from ..utils.client import ClientConfig, VisualClient
+from ..utils.errors import InputError
+from ..utils.segment import REFINE, subject_masks
+
+
+class VolcengineSubjectMask:
+    DESCRIPTION = (
+        "Find the main subject of each image with Volcengine saliency segmentation (主体分割). Outputs the subject "
+        "mask and its inverse (the background), at the input's size, ready for the eraser's mask input: erase the "
+        "subject, or erase the background. Images outside 128..4096 px are fitted on the way in.")
+    CATEGORY = "Volcengine/inpainting"
+    RETURN_TYPES = ("MASK", "MASK", "STRING")
+    RETURN_NAMES = ("subject_mask", "background_mask", "report")
+    OUTPUT_TOOLTIPS = ("1 where the subject is.", "1 everywhere except the subject (the inverse).",
+                       "JSON report per image: request id, subject share, and a note when nothing was found.")
+    FUNCTION = "segment"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "image": ("IMAGE", {"tooltip": "The picture(s) to segment; each image of a batch gets its own mask."}),
+                "refine_mask": (list(REFINE), {"default": "none", "tooltip": "Edge refinement by the service: none, "
+                                "light or heavy matting (softer, more exact edges, slower)."}),
+                "grow": ("INT", {"default": 0, "min": -512, "max": 512, "tooltip": "Grow (+) or shrink (-) the "
+                                 "subject mask by this many pixels; the background mask is its inverse."}),
+                "timeout": ("FLOAT", {"default": 60.0, "min": 5.0, "max": 600.0, "step": 5.0,
+                                      "tooltip": "Seconds to wait for each call's answer."}),
+            },
+            "hidden": {"unique_id": "UNIQUE_ID"},
+        }
+
+    async def segment(self, image, refine_mask, grow, timeout, unique_id=None):
+        if not isinstance(timeout, (int, float)) or not 5.0 <= timeout <= 600.0:
+            raise InputError(f"timeout is {timeout!r}, outside 5..600 s.", hint="Set timeout within 5..600.")
+        client = VisualClient(config=ClientConfig(read_timeout=float(timeout)),
+                              cancel_check=comfy_bridge.cancel_check())
+        masks, reports = await subject_masks(to_numpy(image, "image"), client, refine=refine_mask, grow_px=int(grow),
+                                             progress=comfy_bridge.progress(unique_id))
+        empty = [r["index"] + 1 for r in reports if "note" in r]
+        if empty:
+            comfy_bridge.status_text(f"No subject found in image(s) {empty}: empty mask.", unique_id)
+        subject = torch.from_numpy(masks)
+        return (subject, 1.0 - subject, json.dumps(reports, ensure_ascii=False, indent=1))

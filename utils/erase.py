@@ -1,0 +1,235 @@
+"""Erase a batch: align masks, choose the region, fit it to the API, call it per variant, paste results back.
+
+ComfyUI-free (numpy in, numpy out) so the node, the CLI and the benchmarks share this one code path.
+"""
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import numpy as np
+
+from .client import InpaintOptions, VisualClient
+from .codec import decode_image, encode_image, encode_mask, resize_rgb, sanitize_into, to_uint8
+from .errors import GhostFaceError, InputError, ServiceError, VolcError
+from .errors import NEW_SEED_CODES
+from .masks import align_masks, binarize, grow, is_empty, paste_weights
+from .regions import Box, FitPlan, apply_fit, apply_fit_mask, context_box, paste_back, plan_fit, undo_fit
+
+MAX_SEED = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class EraseSettings:
+    options: InpaintOptions = field(default_factory=InpaintOptions)
+    variants: int = 1
+    mask_grow: int = 0
+    feather: int = 8
+    crop: bool = True
+    context: float = 2.0
+    paste_back: bool = True
+    ghost_retries: int = 2
+    on_ghost_face: Literal["error", "original"] = "error"
+    on_item_error: Literal["error", "original"] = "error"
+    on_empty_mask: Literal["original", "error"] = "original"
+
+    def validate(self) -> None:
+        """Headless clients skip the UI's clamping, so every value is checked here with the widget's name."""
+        o = self.options
+        checks = [
+            ("steps", o.steps, 1, 50), ("strength", o.strength, 0.1, 1.0), ("scale", o.scale, 1.0, 20.0),
+            ("seed", o.seed, -1, MAX_SEED), ("dilate_size", o.dilate_size, 0, 100), ("variants", self.variants, 1, 4),
+            ("mask_grow", self.mask_grow, -512, 512), ("feather", self.feather, 0, 256),
+            ("context", self.context, 1.0, 16.0), ("ghost_retries", self.ghost_retries, 0, 5),
+        ]
+        for name, value, low, high in checks:
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
+                raise InputError(f"{name} is {value!r}, outside {low}..{high}.", hint=f"Set {name} within {low}..{high}.")
+        choices = [("quality", o.quality, ("H", "M", "L")), ("on_ghost_face", self.on_ghost_face, ("error", "original")),
+                   ("on_item_error", self.on_item_error, ("error", "original")),
+                   ("on_empty_mask", self.on_empty_mask, ("original", "error"))]
+        for name, value, allowed in choices:
+            if value not in allowed:
+                raise InputError(f"{name} is {value!r}.", hint=f"Use one of: {', '.join(allowed)}.")
+
+
+@dataclass
+class Prepared:
+    """One image ready to send: what goes over the wire and what paste-back needs."""
+    index: int
+    box: Box
+    plan: FitPlan
+    image_bytes: bytes
+    mask_bytes: bytes
+    weights: np.ndarray
+    report: dict[str, Any]
+
+
+@dataclass
+class EraseOutput:
+    images: np.ndarray            # float32 [B * variants, H, W, 3]
+    masks: np.ndarray             # float32 [B * variants, H, W]: paste-back weights actually used
+    reports: list[dict[str, Any]]
+
+
+def variant_seeds(seed: int, variants: int) -> list[int]:
+    if seed == -1:
+        return [random.randint(0, MAX_SEED) for _ in range(variants)]
+    return [(seed + v) % (MAX_SEED + 1) for v in range(variants)]
+
+
+def _prepare(index: int, image: np.ndarray, mask: np.ndarray, settings: EraseSettings) -> Prepared | None:
+    height, width = image.shape[:2]
+    wanted = grow(binarize(mask), settings.mask_grow) if settings.mask_grow else binarize(mask)
+    report: dict[str, Any] = {"index": index, "size": [width, height]}
+    if is_empty(wanted):
+        return None
+    dilate, scale = settings.options.dilate_size, 1.0
+    for _ in range(2):  # the service dilates in sent pixels: the margin grows with the downscale factor
+        margin = math.ceil((dilate + settings.feather) * scale) + 2
+        box = context_box(wanted, settings.context, margin) if settings.crop else Box(0, 0, width, height)
+        plan = plan_fit(box.width, box.height)
+        scale = max(1.0, box.width / plan.scaled_w)
+    region = wanted[box.slices]
+    sent = encode_image(apply_fit(to_uint8(image[box.slices]), plan))
+    if settings.paste_back:
+        weights = paste_weights(region, math.ceil(dilate * scale), settings.feather)
+    else:
+        weights = np.ones(region.shape, np.float32)
+    report.update(region=[box.x0, box.y0, box.x1, box.y1], sent_size=[plan.send_w, plan.send_h],
+                  sent_bytes=len(sent.data), format=sent.format, quality=sent.quality)
+    return Prepared(index, box, plan, sent.data, encode_mask(apply_fit_mask(region, plan)), weights, report)
+
+
+def _finish(prep: Prepared, original: np.ndarray, jpeg: bytes, out: np.ndarray) -> None:
+    try:
+        result = decode_image(jpeg)
+    except ValueError:
+        raise ServiceError("The service's result image could not be decoded.", hint="Run again.") from None
+    got_h, got_w = result.shape[:2]
+    plan = prep.plan
+    if (got_w, got_h) != (plan.send_w, plan.send_h):
+        # Tolerate a rescaled answer of the same shape; anything else would paste a wrong picture.
+        if abs(got_w / got_h - plan.send_w / plan.send_h) > 0.01:
+            raise ServiceError(f"The service returned a {got_w}x{got_h} image for a {plan.send_w}x{plan.send_h} "
+                               "request.", hint="Run again; report it if it persists.")
+        prep.report["resized_result_from"] = [got_w, got_h]
+        result = resize_rgb(result, plan.send_w, plan.send_h)
+    paste_back(original, undo_fit(result, plan), prep.box, prep.weights, out=out)
+
+
+async def _call_variant(client: VisualClient, prep: Prepared, seed: int, settings: EraseSettings,
+                        variants: int) -> tuple[bytes | None, dict[str, Any]]:
+    """One variant with the ghost-face policy: new seeds up to ghost_retries times."""
+    entry: dict[str, Any] = {"seeds": [], "request_ids": [], "attempts": 0, "retries": []}
+    started = time.monotonic()
+    for attempt in range(settings.ghost_retries + 1):
+        current = seed if attempt == 0 else (seed + variants * attempt) % (MAX_SEED + 1)
+        entry["seeds"].append(current)
+        try:
+            result = await client.inpaint(prep.image_bytes, prep.mask_bytes, replace(settings.options, seed=current))
+        except VolcError as exc:
+            entry["attempts"] += 1
+            entry["request_ids"].append(exc.request_id or "")
+            if exc.code in NEW_SEED_CODES and attempt < settings.ghost_retries:
+                entry["retries"].append(f"{exc.code}: new seed")
+                continue
+            entry.update(status="failed", error=str(exc), error_type=type(exc).__name__,
+                         seconds=round(time.monotonic() - started, 3))
+            raise _Failed(exc, entry) from None
+        entry["attempts"] += result.attempts
+        entry["request_ids"].append(result.request_id)
+        entry["retries"] += result.retries
+        entry.update(status="ok", seed=current, seconds=round(time.monotonic() - started, 3))
+        return result.data, entry
+    raise AssertionError("unreachable")
+
+
+class _Failed(Exception):
+    def __init__(self, error: VolcError, entry: dict[str, Any]) -> None:
+        super().__init__(str(error))
+        self.error, self.entry = error, entry
+
+
+def _fallback_allowed(error: VolcError, settings: EraseSettings) -> bool:
+    if isinstance(error, GhostFaceError):
+        return settings.on_ghost_face == "original"
+    return settings.on_item_error == "original"
+
+
+async def erase_batch(images: np.ndarray, masks: np.ndarray, settings: EraseSettings, client: VisualClient,
+                      progress: Callable[[int, int], None] | None = None) -> EraseOutput:
+    """images float [B,H,W,C]; masks float [B|1,h,w] or [h,w]. Returns variants-major-per-image results."""
+    settings.validate()
+    if images.ndim != 4 or images.shape[-1] not in (1, 3, 4) or min(images.shape[:3]) < 1:
+        raise InputError(f"image has shape {tuple(images.shape)}, not [batch, height, width, channels].",
+                         hint="Connect an IMAGE output (e.g. from Load Image).")
+    batch, height, width = images.shape[:3]
+    aligned = align_masks(masks, batch, height, width)
+    variants = settings.variants
+    out = np.empty((batch * variants, height, width, 3), np.float32)
+    out_masks = np.zeros((batch * variants, height, width), np.float32)
+    reports: list[dict[str, Any]] = []
+    jobs = []
+    for i in range(batch):
+        prep = await asyncio.to_thread(_prepare, i, images[i], aligned[i], settings)
+        if prep is None:
+            if settings.on_empty_mask == "error":
+                raise InputError(f"mask for image {i + 1} of {batch} is empty, so there is nothing to erase.",
+                                 hint="Paint over the object in the Mask Editor, or set on_empty_mask to 'original'.")
+            for slot in range(i * variants, (i + 1) * variants):
+                sanitize_into(images[i], out[slot])
+            reports.append({"index": i, "size": [width, height], "status": "skipped",
+                            "reason": "empty mask: returned the original without calling the API"})
+            continue
+        prep.report.update(status="ok", variants=[None] * variants)
+        reports.append(prep.report)
+        for v, seed in enumerate(variant_seeds(settings.options.seed, variants)):
+            jobs.append((prep, v, seed))
+
+    done, succeeded, failures = 0, 0, []
+
+    async def run(prep: Prepared, v: int, seed: int) -> None:
+        nonlocal done, succeeded
+        slot = prep.index * variants + v
+        try:
+            data, entry = await _call_variant(client, prep, seed, settings, variants)
+            try:
+                await asyncio.to_thread(_finish, prep, images[prep.index], data, out[slot])
+            except VolcError as exc:
+                entry.update(status="failed", error=str(exc), error_type=type(exc).__name__)
+                raise _Failed(exc, entry) from None
+            out_masks[slot][prep.box.slices] = prep.weights
+            succeeded += 1
+        except _Failed as failed:
+            entry = failed.entry
+            if not _fallback_allowed(failed.error, settings):
+                raise failed.error from None
+            failures.append(failed.error)
+            sanitize_into(images[prep.index], out[slot])  # the user chose: keep the original, say so in the report
+            entry["status"], prep.report["status"] = "original", "partial"
+        prep.report["variants"][v] = entry
+        done += 1
+        if progress is not None:
+            progress(done, len(jobs))
+
+    await _gather_all(run(*job) for job in jobs)
+    if failures and not succeeded:
+        raise failures[0]  # nothing at all was erased: returning originals would only hide the cause
+    return EraseOutput(out, out_masks, reports)
+
+
+async def _gather_all(coros) -> None:
+    """Run all; on the first error cancel the rest (their calls would be wasted) and raise that error."""
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

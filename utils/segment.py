@@ -1,0 +1,90 @@
+"""Subject masks from Volcengine saliency segmentation (CVProcess, req_key saliency_seg), one call per image,
+fitted to the segmentation limits on the way in and scaled back to the input size on the way out."""
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from .client import VisualClient
+from .codec import encode_image, to_uint8
+from .errors import InputError, ServiceError
+from .masks import grow
+from .regions import apply_fit, plan_fit, undo_fit
+
+SALIENCY_MIN_SIDE, SALIENCY_MAX_SIDE = 128, 4096
+SALIENCY_MAX_BYTES = int(4.7 * 1024 * 1024 * 3 / 4)  # the 4.7 MB limit is on the base64 text
+REFINE = {"none": 0, "light": 1, "heavy": 2}
+
+
+def decode_mask(data: bytes) -> np.ndarray:
+    """The service's mask PNG -> uint8 [H,W] (255 = subject)."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+            grey = img.getchannel("A") if img.mode in ("RGBA", "LA") and img.getextrema()[-1][0] < 255 \
+                else img.convert("L")
+            return np.array(grey, dtype=np.uint8)
+    except Exception as exc:
+        raise ServiceError(f"The segmentation mask could not be decoded ({type(exc).__name__}).",
+                           hint="Run again.") from None
+
+
+async def _one(client: VisualClient, index: int, image: np.ndarray, refine: int, grow_px: int,
+               out: np.ndarray) -> dict[str, Any]:
+    height, width = image.shape[:2]
+    plan = plan_fit(width, height, SALIENCY_MIN_SIDE, SALIENCY_MAX_SIDE)
+    sent = await asyncio.to_thread(lambda: encode_image(apply_fit(to_uint8(image), plan), SALIENCY_MAX_BYTES))
+    started = time.monotonic()
+    result = await client.saliency(sent.data, refine_mask=refine)
+    mask = decode_mask(result.data)
+    if mask.shape != (plan.send_h, plan.send_w):
+        mask = np.array(Image.fromarray(mask).resize((plan.send_w, plan.send_h), Image.BILINEAR))
+    back = undo_fit(np.repeat(mask[:, :, None], 3, axis=2), plan)[:, :, 0]
+    values = back.astype(np.float32) / 255.0
+    if grow_px:
+        values = grow(values >= 0.5, grow_px).astype(np.float32)
+    out[index] = values
+    report = {"index": index, "size": [width, height], "sent_size": [plan.send_w, plan.send_h],
+              "request_id": result.request_id, "attempts": result.attempts,
+              "seconds": round(time.monotonic() - started, 3), "subject_fraction": round(float(values.mean()), 4)}
+    if not (values >= 0.5).any():
+        report["note"] = "nothing salient was found: the subject mask is empty"
+    return report
+
+
+async def subject_masks(images: np.ndarray, client: VisualClient, *, refine: str = "none", grow_px: int = 0,
+                        progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, list[dict]]:
+    """images float [B,H,W,C] -> (subject masks float32 [B,H,W] in 0..1, one report per image)."""
+    if images.ndim != 4 or images.shape[-1] not in (1, 3, 4) or min(images.shape[:3]) < 1:
+        raise InputError(f"image has shape {tuple(images.shape)}, not [batch, height, width, channels].",
+                         hint="Connect an IMAGE output (e.g. from Load Image).")
+    if refine not in REFINE:
+        raise InputError(f"refine_mask is {refine!r}.", hint=f"Use one of: {', '.join(REFINE)}.")
+    if not -512 <= grow_px <= 512:
+        raise InputError(f"grow is {grow_px}, outside -512..512.", hint="Set grow within -512..512.")
+    batch, height, width = images.shape[:3]
+    out = np.zeros((batch, height, width), np.float32)
+    done = 0
+
+    async def run(i: int) -> dict:
+        nonlocal done
+        report = await _one(client, i, images[i], REFINE[refine], grow_px, out)
+        done += 1
+        if progress is not None:
+            progress(done, batch)
+        return report
+
+    tasks = [asyncio.ensure_future(run(i)) for i in range(batch)]
+    try:
+        reports = await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return out, list(reports)
