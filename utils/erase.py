@@ -162,66 +162,90 @@ def _fallback_allowed(error: VolcError, settings: EraseSettings) -> bool:
     return settings.on_item_error == "original"
 
 
+class _BatchRun:
+    """State of one erase_batch call: preallocated outputs, reports, counters."""
+
+    def __init__(self, images: np.ndarray, masks: np.ndarray, settings: EraseSettings, client: VisualClient,
+                 progress: Callable[[int, int], None] | None) -> None:
+        batch, height, width = images.shape[:3]
+        self.images, self.masks, self.settings, self.client, self.progress = images, masks, settings, client, progress
+        self.variants = settings.variants
+        self.out = np.empty((batch * self.variants, height, width, 3), np.float32)
+        self.out_masks = np.zeros((batch * self.variants, height, width), np.float32)
+        self.reports: list[dict[str, Any]] = [{} for _ in range(batch)]
+        self.total, self.done, self.succeeded = batch * self.variants, 0, 0
+        self.failures: list[VolcError] = []
+
+    def _tick(self, count: int = 1) -> None:
+        self.done += count
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+
+    async def image(self, i: int) -> None:
+        """Prepare image i (in a thread, so other images' calls proceed meanwhile), then run its variants."""
+        prep = await asyncio.to_thread(_prepare, i, self.images[i], self.masks[i], self.settings)
+        if prep is None:
+            self._skip(i)
+            return
+        prep.report.update(status="ok", variants=[None] * self.variants)
+        self.reports[i] = prep.report
+        seeds = variant_seeds(self.settings.options.seed, self.variants)
+        await _gather_all(self.variant(prep, v, seed) for v, seed in enumerate(seeds))
+
+    def _skip(self, i: int) -> None:
+        if self.settings.on_empty_mask == "error":
+            raise InputError(f"mask for image {i + 1} of {len(self.images)} is empty after mask_grow, so there is "
+                             "nothing to erase.", hint="Paint over the object, or lower the negative mask_grow.")
+        for slot in range(i * self.variants, (i + 1) * self.variants):
+            sanitize_into(self.images[i], self.out[slot])
+        height, width = self.images.shape[1:3]
+        self.reports[i] = {"index": i, "size": [width, height], "status": "skipped",
+                           "reason": "empty mask: returned the original without calling the API"}
+        self._tick(self.variants)
+
+    async def variant(self, prep: Prepared, v: int, seed: int) -> None:
+        slot = prep.index * self.variants + v
+        try:
+            data, entry = await _call_variant(self.client, prep, seed, self.settings, self.variants)
+            try:
+                await asyncio.to_thread(_finish, prep, self.images[prep.index], data, self.out[slot])
+            except VolcError as exc:
+                entry.update(status="failed", error=str(exc), error_type=type(exc).__name__)
+                raise _Failed(exc, entry) from None
+            self.out_masks[slot][prep.box.slices] = prep.weights
+            self.succeeded += 1
+        except _Failed as failed:
+            entry = failed.entry
+            if not _fallback_allowed(failed.error, self.settings):
+                raise failed.error from None
+            self.failures.append(failed.error)
+            # The user chose to keep the original for a failed item; the report says why.
+            sanitize_into(self.images[prep.index], self.out[slot])
+            entry["status"], prep.report["status"] = "original", "partial"
+        prep.report["variants"][v] = entry
+        self._tick()
+
+
 async def erase_batch(images: np.ndarray, masks: np.ndarray, settings: EraseSettings, client: VisualClient,
                       progress: Callable[[int, int], None] | None = None) -> EraseOutput:
-    """images float [B,H,W,C]; masks float [B|1,h,w] or [h,w]. Returns variants-major-per-image results."""
+    """images float [B,H,W,C]; masks float [B|1,h,w] or [h,w]. Output i*variants+v is image i, variant v."""
     settings.validate()
     if images.ndim != 4 or images.shape[-1] not in (1, 3, 4) or min(images.shape[:3]) < 1:
         raise InputError(f"image has shape {tuple(images.shape)}, not [batch, height, width, channels].",
                          hint="Connect an IMAGE output (e.g. from Load Image).")
     batch, height, width = images.shape[:3]
     aligned = align_masks(masks, batch, height, width)
-    variants = settings.variants
-    out = np.empty((batch * variants, height, width, 3), np.float32)
-    out_masks = np.zeros((batch * variants, height, width), np.float32)
-    reports: list[dict[str, Any]] = []
-    jobs = []
-    for i in range(batch):
-        prep = await asyncio.to_thread(_prepare, i, images[i], aligned[i], settings)
-        if prep is None:
-            if settings.on_empty_mask == "error":
+    if settings.on_empty_mask == "error":
+        for i in range(batch):  # before any call: an error must not come after billed work
+            if is_empty(binarize(aligned[i])):
                 raise InputError(f"mask for image {i + 1} of {batch} is empty, so there is nothing to erase.",
-                                 hint="Paint over the object in the Mask Editor, or set on_empty_mask to 'original'.")
-            for slot in range(i * variants, (i + 1) * variants):
-                sanitize_into(images[i], out[slot])
-            reports.append({"index": i, "size": [width, height], "status": "skipped",
-                            "reason": "empty mask: returned the original without calling the API"})
-            continue
-        prep.report.update(status="ok", variants=[None] * variants)
-        reports.append(prep.report)
-        for v, seed in enumerate(variant_seeds(settings.options.seed, variants)):
-            jobs.append((prep, v, seed))
-
-    done, succeeded, failures = 0, 0, []
-
-    async def run(prep: Prepared, v: int, seed: int) -> None:
-        nonlocal done, succeeded
-        slot = prep.index * variants + v
-        try:
-            data, entry = await _call_variant(client, prep, seed, settings, variants)
-            try:
-                await asyncio.to_thread(_finish, prep, images[prep.index], data, out[slot])
-            except VolcError as exc:
-                entry.update(status="failed", error=str(exc), error_type=type(exc).__name__)
-                raise _Failed(exc, entry) from None
-            out_masks[slot][prep.box.slices] = prep.weights
-            succeeded += 1
-        except _Failed as failed:
-            entry = failed.entry
-            if not _fallback_allowed(failed.error, settings):
-                raise failed.error from None
-            failures.append(failed.error)
-            sanitize_into(images[prep.index], out[slot])  # the user chose: keep the original, say so in the report
-            entry["status"], prep.report["status"] = "original", "partial"
-        prep.report["variants"][v] = entry
-        done += 1
-        if progress is not None:
-            progress(done, len(jobs))
-
-    await _gather_all(run(*job) for job in jobs)
-    if failures and not succeeded:
-        raise failures[0]  # nothing at all was erased: returning originals would only hide the cause
-    return EraseOutput(out, out_masks, reports)
+                                 hint="Paint over the object in the Mask Editor, or set on_empty_mask to "
+                                      "'return original'.")
+    run = _BatchRun(images, aligned, settings, client, progress)
+    await _gather_all(run.image(i) for i in range(batch))
+    if run.failures and not run.succeeded:
+        raise run.failures[0]  # nothing at all was erased: returning originals would only hide the cause
+    return EraseOutput(run.out, run.out_masks, run.reports)
 
 
 async def _gather_all(coros) -> None:
