@@ -6,7 +6,8 @@ import json
 import torch
 
 from . import comfy_bridge
-from ..utils.client import ClientConfig, InpaintOptions, LogoInfo, VisualClient
+from .common import make_client, timeout_widget, to_numpy
+from ..utils.client import InpaintOptions, LogoInfo
 from ..utils.erase import MAX_SEED, EraseSettings, erase_batch
 from ..utils.errors import InputError
 
@@ -19,13 +20,6 @@ def _int(default, low, high, tooltip, **extra):
 
 def _float(default, low, high, step, tooltip):
     return ("FLOAT", {"default": default, "min": low, "max": high, "step": step, "tooltip": tooltip})
-
-
-def to_numpy(tensor: torch.Tensor, name: str):
-    """Tensor -> float32 numpy without copying when it already is float32 on the CPU."""
-    if not isinstance(tensor, torch.Tensor):
-        raise InputError(f"{name} is a {type(tensor).__name__}, not a tensor.", hint=f"Connect a {name.upper()} output.")
-    return tensor.detach().to("cpu", torch.float32).numpy()
 
 
 class VolcengineInpaintErase:
@@ -79,7 +73,7 @@ class VolcengineInpaintErase:
                                                     "fails: stop, or return its original and keep the others."}),
                 "on_empty_mask": (["return original", "error"], {"default": "return original", "tooltip": "An empty "
                                   "mask: return the image unchanged without calling the API, or stop with an error."}),
-                "timeout": _float(120.0, 5.0, 600.0, 5.0, "Seconds to wait for each call's answer."),
+                "timeout": timeout_widget(120.0),
             },
             "optional": {
                 "logo_info": ("VOLC_LOGO_INFO", {"tooltip": "Watermark settings from a Volcengine Logo Info node; "
@@ -110,10 +104,7 @@ class VolcengineInpaintErase:
                                  ghost_retries=ghost_face_retries, on_ghost_face=FALLBACKS[on_ghost_face],
                                  on_item_error=FALLBACKS[on_item_error],
                                  on_empty_mask="original" if on_empty_mask == "return original" else "error")
-        if not isinstance(timeout, (int, float)) or not 5.0 <= timeout <= 600.0:
-            raise InputError(f"timeout is {timeout!r}, outside 5..600 s.", hint="Set timeout within 5..600.")
-        client = VisualClient(config=ClientConfig(read_timeout=float(timeout)),
-                              cancel_check=comfy_bridge.cancel_check())
+        client = make_client(timeout)
         result = await erase_batch(to_numpy(image, "image"), to_numpy(mask, "mask"), settings, client,
                                    comfy_bridge.progress(unique_id))
         report = json.dumps(result.reports, ensure_ascii=False, indent=1)

@@ -6,9 +6,7 @@ import json
 import torch
 
 from . import comfy_bridge
-from .erase_node import to_numpy
-from ..utils.client import ClientConfig, VisualClient
-from ..utils.errors import InputError
+from .common import make_client, timeout_widget, to_numpy
 from ..utils.segment import REFINE, subject_masks
 
 
@@ -33,17 +31,13 @@ class VolcengineSubjectMask:
                                 "light or heavy matting (softer, more exact edges, slower)."}),
                 "grow": ("INT", {"default": 0, "min": -512, "max": 512, "tooltip": "Grow (+) or shrink (-) the "
                                  "subject mask by this many pixels; the background mask is its inverse."}),
-                "timeout": ("FLOAT", {"default": 60.0, "min": 5.0, "max": 600.0, "step": 5.0,
-                                      "tooltip": "Seconds to wait for each call's answer."}),
+                "timeout": timeout_widget(60.0),
             },
             "hidden": {"unique_id": "UNIQUE_ID"},
         }
 
     async def segment(self, image, refine_mask, grow, timeout, unique_id=None):
-        if not isinstance(timeout, (int, float)) or not 5.0 <= timeout <= 600.0:
-            raise InputError(f"timeout is {timeout!r}, outside 5..600 s.", hint="Set timeout within 5..600.")
-        client = VisualClient(config=ClientConfig(read_timeout=float(timeout)),
-                              cancel_check=comfy_bridge.cancel_check())
+        client = make_client(timeout)
         masks, reports = await subject_masks(to_numpy(image, "image"), client, refine=refine_mask, grow_px=int(grow),
                                              progress=comfy_bridge.progress(unique_id))
         empty = [r["index"] + 1 for r in reports if "note" in r]
