@@ -7,7 +7,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bootstrap  # noqa: E402
 
-bootstrap.ensure(["httpx", "PIL", "numpy", "torch", "pytest", "volcengine"], ["pytest>=8", "volcengine==1.0.229"])
+bootstrap.ensure(["httpx", "PIL", "numpy", "torch", "pytest", "volcengine", "aiohttp"],
+                 ["pytest>=8", "volcengine==1.0.229", "aiohttp>=3.9"])
 
 import pytest  # noqa: E402
 

@@ -141,7 +141,7 @@ def test_gateway_errors_are_explained_and_not_retried(sandbox, code):
 
 
 def test_wrong_secret_is_signature_does_not_match(sandbox):
-    bad = Credentials(SANDBOX_ACCESS_KEY, "not-the-secret", None, "test")
+    bad = Credentials(SANDBOX_ACCESS_KEY, "not-the-secret", None, "environment")
     with pytest.raises(errors.GatewayAuthError) as info:
         inpaint(make_client(sandbox, credentials=bad))
     assert info.value.code == "SignatureDoesNotMatch" and "VOLC_SECRETKEY" in info.value.hint
@@ -301,3 +301,10 @@ def test_no_secret_in_logs_or_errors(sandbox, caplog):
     for secret in (ak, sk, token, SANDBOX_SECRET_KEY):
         assert secret not in blob
     assert "4242" in "\n".join(texts)  # the unknown key is still identifiable by its hint
+
+
+def test_signature_hint_names_where_the_key_pair_came_from(sandbox):
+    bad = Credentials(SANDBOX_ACCESS_KEY, "not-the-secret", None, "ComfyUI settings")
+    with pytest.raises(errors.GatewayAuthError) as info:
+        inpaint(make_client(sandbox, credentials=bad))
+    assert "ComfyUI settings" in info.value.hint and "0000" in info.value.hint

@@ -238,7 +238,7 @@ class VisualClient:
         if isinstance(meta, dict) and isinstance(meta.get("Error"), dict):
             error = meta["Error"]
             raise gateway_error(str(error.get("Code", "")), _scrub(str(error.get("Message", "")), cred), status,
-                                meta.get("RequestId"), key_hint=cred.hint)
+                                meta.get("RequestId"), key_hint=cred.hint, source=cred.source)
         data = answer.get("data") if isinstance(answer.get("data"), dict) else {}
         request_id = str(answer.get("request_id") or data.get("request_id") or "")
         code, message = answer.get("code"), _scrub(str(answer.get("message") or ""), cred)

@@ -145,10 +145,13 @@ def service_error(code: int, message: str, http_status: int | None, request_id: 
 
 
 def gateway_error(code: str, message: str, http_status: int | None, request_id: str | None,
-                  key_hint: str = "") -> VolcError:
+                  key_hint: str = "", source: str = "environment") -> VolcError:
     text, hint = _GATEWAY_CODES.get(code, ("The API gateway refused the request.", "Check the credentials."))
+    where = "VOLC_ACCESSKEY" if source == "environment" else f"the access key in {source}"
     if code == "InvalidAccessKey" and key_hint:
-        hint = f"Check VOLC_ACCESSKEY (the key ending {key_hint}): copy it again from the console."
+        hint = f"Check {where} (the key ending {key_hint}): copy it again from the console."
+    elif code == "SignatureDoesNotMatch" and source != "environment":
+        hint = f"Check the secret key in {source}: it must be the secret of the key ending {key_hint}."
     detail = f' Gateway said: "{message[:200]}".' if message else ""
     return GatewayAuthError(f"{text}{detail}", hint=hint, http_status=http_status, code=code,
                             request_id=request_id)
