@@ -28,7 +28,7 @@ def progress(node_id: str | None) -> Callable[[int, int], None]:
 
     def update(done: int, total: int) -> None:
         bar.update_absolute(done, total)  # its hook also raises if the user pressed cancel
-        status_text(f"{done}/{total} calls finished", node_id, PromptServer)
+        status_text(f"{done}/{total} results ready", node_id, PromptServer)
 
     return update
 

@@ -273,3 +273,28 @@ def test_every_request_is_within_the_api_limits_whatever_the_input_size(sandbox_
         assert picture.byte_size <= 5 * 1024 * 1024 and picture.format in ("JPEG", "PNG") and not picture.has_icc
         assert (mask.format, mask.mode, mask.has_icc) == ("PNG", "L", False)
         assert (mask.width, mask.height) == (picture.width, picture.height)
+
+
+def test_progress_bar_counts_finished_calls_in_comfyui(sandbox_env, monkeypatch):
+    updates, texts = [], []
+
+    class ProgressBar:
+        def __init__(self, total, node_id=None):
+            self.node_id = node_id
+
+        def update_absolute(self, value, total=None, preview=None):
+            updates.append((value, total, self.node_id))
+
+    class PromptServer:
+        instance = types.SimpleNamespace(send_progress_text=lambda text, node_id: texts.append((text, node_id)))
+
+    comfy = types.ModuleType("comfy")
+    comfy.utils = types.SimpleNamespace(ProgressBar=ProgressBar)
+    monkeypatch.setitem(sys.modules, "comfy", comfy)
+    monkeypatch.setitem(sys.modules, "comfy.utils", comfy.utils)
+    monkeypatch.setitem(sys.modules, "server", types.SimpleNamespace(PromptServer=PromptServer))
+    masks = torch.cat([box_mask(96, 96, 10, 30, 10, 30), torch.zeros((1, 96, 96))])
+    run(photo(96, 96, batch=2), masks, variants=3, unique_id="17")
+    # The skipped image's 3 variants count at once; then each of the 3 calls as it finishes.
+    assert sorted(updates) == [(3, 6, "17"), (4, 6, "17"), (5, 6, "17"), (6, 6, "17")]
+    assert texts[-1] == ("6/6 results ready", "17")
