@@ -140,7 +140,7 @@ def service_error(code: int, message: str, http_status: int | None, request_id: 
     cls, text, hint = _SERVICE_CODES.get(code, (ServiceError, "The service answered an unexpected error.",
                                                 "Try again later; report it if it persists."))
     # The service's own message is kept (it is text from the server, never our secrets) but shortened.
-    detail = f' Service said: "{message[:200]}".' if message and message.lower() != "success" else ""
+    detail = f' Service said: "{message[:200].rstrip(".")}".' if message and message.lower() != "success" else ""
     return cls(text + detail, hint=hint, http_status=http_status, code=code, request_id=request_id)
 
 
@@ -152,6 +152,6 @@ def gateway_error(code: str, message: str, http_status: int | None, request_id: 
         hint = f"Check {where} (the key ending {key_hint}): copy it again from the console."
     elif code == "SignatureDoesNotMatch" and source != "environment":
         hint = f"Check the secret key in {source}: it must be the secret of the key ending {key_hint}."
-    detail = f' Gateway said: "{message[:200]}".' if message else ""
+    detail = f' Gateway said: "{message[:200].rstrip(".")}".' if message else ""
     return GatewayAuthError(f"{text}{detail}", hint=hint, http_status=http_status, code=code,
                             request_id=request_id)
