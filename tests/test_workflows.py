@@ -1,0 +1,384 @@
+"""The bundled workflows: UI and API format, checked against the node schemas, then run offline.
+
+Core node schemas come from tests/fixtures/core_object_info.json, a subset of what `GET /object_info` of a real
+ComfyUI 0.3.64 (commit a125cd84) returned; ours come from the pack's NODE_CLASS_MAPPINGS. The offline run drives our
+node classes against the stand-in endpoint, with the few core nodes replaced by minimal equivalents below.
+"""
+from __future__ import annotations
+
+import asyncio
+import copy
+import inspect
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import volc_pack
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = ROOT / "workflows"
+INPUTS = WORKFLOWS / "inputs"
+CORE = json.loads((Path(__file__).parent / "fixtures" / "core_object_info.json").read_text(encoding="utf-8"))
+UI_FILES = sorted(WORKFLOWS.glob("*.json"))
+NAMES = [p.stem for p in UI_FILES]
+VIRTUAL = {"Note", "MarkdownNote"}  # front-end-only nodes: never sent to the server
+WIDGET_KINDS = {"INT", "FLOAT", "STRING", "BOOLEAN"}
+CONTROL_VALUES = {"fixed", "increment", "decrement", "randomize"}
+CREDENTIAL_LIKE = re.compile(r"AKLT[A-Za-z0-9]{8,}|secret_?key\"?\s*[:=]|access_?key\"?\s*[:=]", re.IGNORECASE)
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def ui(name: str) -> dict:
+    return load(WORKFLOWS / f"{name}.json")
+
+
+def api(name: str) -> dict:
+    return load(WORKFLOWS / "api" / f"{name}.json")
+
+
+# --- schemas ------------------------------------------------------------------------------------------------------
+
+def schema(node_type: str) -> dict | None:
+    """{"inputs": {name: (kind, options, optional)} in front-end order, "outputs": [type, ...]} or None."""
+    if node_type in CORE:
+        info = CORE[node_type]
+        spec, order, outputs = info["input"], info["input_order"], info["output"]
+    elif node_type in volc_pack.NODE_CLASS_MAPPINGS:
+        cls = volc_pack.NODE_CLASS_MAPPINGS[node_type]
+        spec = cls.INPUT_TYPES()
+        order, outputs = {k: list(v) for k, v in spec.items()}, list(cls.RETURN_TYPES)
+    else:
+        return None
+    inputs = {}
+    for section in ("required", "optional"):
+        for name in order.get(section, []):
+            kind, *rest = spec[section][name]
+            inputs[name] = (kind, rest[0] if rest else {}, section == "optional")
+    return {"inputs": inputs, "outputs": outputs}
+
+
+def is_widget(kind, options: dict) -> bool:
+    return isinstance(kind, list) or (kind in WIDGET_KINDS and not options.get("forceInput"))
+
+
+def value_problem(node_type: str, name: str, value, kind, options: dict) -> str | None:
+    """Why a widget value would not pass ComfyUI's validation (or the node's own checks), or None."""
+    where = f"{node_type}.{name}={value!r}"
+    if isinstance(kind, list):
+        if options.get("image_upload"):  # the option list is the server's input/ folder: ours ship in inputs/
+            return None if (INPUTS / str(value)).is_file() else f"{where}: not in workflows/inputs/"
+        return None if value in kind else f"{where}: not one of {kind}"
+    if kind == "BOOLEAN":
+        return None if isinstance(value, bool) else f"{where}: not a boolean"
+    if kind == "STRING":
+        return None if isinstance(value, str) else f"{where}: not a string"
+    numeric = int if kind == "INT" else (int, float)
+    if isinstance(value, bool) or not isinstance(value, numeric):
+        return f"{where}: not {kind}"
+    if not options.get("min", value) <= value <= options.get("max", value):
+        return f"{where}: outside {options.get('min')}..{options.get('max')}"
+    return None
+
+
+def ui_widget_values(node: dict, spec: dict) -> tuple[dict, list[str]]:
+    """Map widgets_values to input names the way the front end serialises them: widget inputs in order, plus a
+    control value after each control_after_generate widget and the upload button's value after an image_upload."""
+    values, problems = list(node.get("widgets_values") or []), []
+    named = {}
+    for name, (kind, options, _) in spec["inputs"].items():
+        if not is_widget(kind, options):
+            continue
+        if not values:
+            problems.append(f"node {node['id']}: widgets_values ends before {name}")
+            break
+        named[name] = values.pop(0)
+        if options.get("control_after_generate"):
+            control = values.pop(0) if values else None
+            if control not in CONTROL_VALUES:
+                problems.append(f"node {node['id']}: control_after_generate value {control!r}")
+        if options.get("image_upload") and (values.pop(0) if values else None) != "image":
+            problems.append(f"node {node['id']}: the upload widget value is not 'image'")
+    if values:
+        problems.append(f"node {node['id']}: {len(values)} widget value(s) too many")
+    return named, problems
+
+
+def check_ui(workflow: dict) -> list[str]:
+    problems: list[str] = []
+    nodes = {n["id"]: n for n in workflow["nodes"]}
+    if workflow.get("version") != 0.4 or len(nodes) != len(workflow["nodes"]):
+        problems.append("not a version 0.4 graph with unique node ids")
+    if workflow.get("last_node_id", 0) < max(nodes) or workflow.get("last_link_id", 0) < max(
+            (lk[0] for lk in workflow["links"]), default=0):
+        problems.append("last_node_id / last_link_id below the ids in use")
+    for node in nodes.values():
+        spec = schema(node["type"])
+        if spec is None:
+            if node["type"] not in VIRTUAL or node.get("inputs") or node.get("outputs"):
+                problems.append(f"node {node['id']}: unknown type {node['type']}")
+            continue
+        sockets = [(n, k, opt) for n, (k, o, opt) in spec["inputs"].items() if not is_widget(k, o)]
+        if [(s["name"], s["type"]) for s in node["inputs"]] != [(n, k) for n, k, _ in sockets]:
+            problems.append(f"node {node['id']}: input slots differ from {node['type']}'s schema")
+        for socket, (name, _, optional) in zip(node["inputs"], sockets):
+            if socket.get("link") is None and not optional:
+                problems.append(f"node {node['id']}: required input {name} is not connected")
+        if [o["type"] for o in node["outputs"]] != spec["outputs"]:
+            problems.append(f"node {node['id']}: output slots differ from {node['type']}'s schema")
+        named, widget_problems = ui_widget_values(node, spec)
+        problems += widget_problems
+        problems += [p for name, value in named.items()
+                     if (p := value_problem(node["type"], name, value, *spec["inputs"][name][:2]))]
+    for link_id, src, src_slot, dst, dst_slot, kind in workflow["links"]:
+        if src not in nodes or dst not in nodes:
+            problems.append(f"link {link_id}: joins a missing node")
+            continue
+        out, into = nodes[src]["outputs"][src_slot], nodes[dst]["inputs"][dst_slot]
+        if not (out["type"] == kind and into["type"] in (kind, "*")):
+            problems.append(f"link {link_id}: {out['type']} -> {into['type']} (link says {kind})")
+        if link_id not in (out.get("links") or []) or into.get("link") != link_id:
+            problems.append(f"link {link_id}: not recorded on both ends")
+    return problems
+
+
+def check_api(prompt: dict) -> list[str]:
+    problems: list[str] = []
+    for node_id, node in prompt.items():
+        spec = schema(node["class_type"])
+        if spec is None:
+            problems.append(f"node {node_id}: unknown class_type {node['class_type']}")
+            continue
+        for name, (kind, options, optional) in spec["inputs"].items():
+            value = node["inputs"].get(name)
+            if value is None:
+                if not optional:
+                    problems.append(f"node {node_id}: required input {name} is missing")
+            elif not is_widget(kind, options):
+                src = prompt.get(value[0]) if isinstance(value, list) and len(value) == 2 else None
+                src_spec = schema(src["class_type"]) if src else None
+                if src_spec is None or not isinstance(value[1], int) or value[1] >= len(src_spec["outputs"]):
+                    problems.append(f"node {node_id}: input {name} links to nothing ({value!r})")
+                elif kind not in (src_spec["outputs"][value[1]], "*"):
+                    problems.append(f"node {node_id}: input {name} is {kind}, fed {src_spec['outputs'][value[1]]}")
+            elif problem := value_problem(node["class_type"], name, value, kind, options):
+                problems.append(problem)
+        problems += [f"node {node_id}: unknown input {n}" for n in node["inputs"] if n not in spec["inputs"]]
+    return problems
+
+
+def ui_as_api(workflow: dict) -> dict:
+    """The UI graph reduced to what the front end's API export holds: class, widget values by name, links."""
+    links = {lk[0]: lk for lk in workflow["links"]}
+    out = {}
+    for node in workflow["nodes"]:
+        spec = schema(node["type"])
+        if spec is None:
+            continue
+        inputs, _ = ui_widget_values(node, spec)
+        for socket in node["inputs"]:
+            if socket.get("link") is not None:
+                link = links[socket["link"]]
+                inputs[socket["name"]] = [str(link[1]), link[2]]
+        out[str(node["id"])] = {"class_type": node["type"], "inputs": inputs}
+    return out
+
+
+# --- static checks --------------------------------------------------------------------------------------------------
+
+def test_the_bundled_set_is_complete():
+    assert set(NAMES) == {"erase_painted_area", "erase_subject", "erase_background", "erase_four_variants"}
+    assert sorted(p.stem for p in (WORKFLOWS / "api").glob("*.json")) == sorted(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_ui_workflow_is_valid(name):
+    workflow = ui(name)
+    assert {"nodes", "links", "version", "last_node_id", "last_link_id"} <= set(workflow)
+    assert check_ui(workflow) == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_api_workflow_is_valid_and_matches_its_ui_twin(name):
+    prompt = api(name)
+    assert check_api(prompt) == []
+    stripped = {k: {"class_type": v["class_type"], "inputs": v["inputs"]} for k, v in prompt.items()}
+    assert ui_as_api(ui(name)) == stripped
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_thumbnail_is_a_small_real_jpeg(name):
+    with Image.open(WORKFLOWS / f"{name}.jpg") as thumb:
+        assert thumb.format == "JPEG" and 128 <= thumb.width <= 512 and thumb.height >= 96
+        pixels = np.asarray(thumb.convert("L"), np.float32)
+    assert pixels.std() > 20  # a photo, not a flat placeholder
+
+
+def test_no_workflow_holds_anything_credential_like():
+    for path in [*UI_FILES, *(WORKFLOWS / "api").glob("*.json")]:
+        text = path.read_text(encoding="utf-8")
+        assert not CREDENTIAL_LIKE.search(text), path
+
+
+BREAKAGES = {
+    "seed out of range": lambda w: _eraser(w)["widgets_values"].__setitem__(0, -5),
+    "bad control value": lambda w: _eraser(w)["widgets_values"].__setitem__(1, "sometimes"),
+    "unknown combo": lambda w: _eraser(w)["widgets_values"].__setitem__(7, "XL"),
+    "float as INT": lambda w: _eraser(w)["widgets_values"].__setitem__(2, 1.5),
+    "missing widget value": lambda w: _eraser(w)["widgets_values"].pop(),
+    "wrong link type": lambda w: w["links"][0].__setitem__(5, "MASK"),
+    "unknown node": lambda w: w["nodes"][0].__setitem__("type", "LoadImageFromSomePack"),
+    "missing input file": lambda w: w["nodes"][0]["widgets_values"].__setitem__(0, "nope.png"),
+}
+
+
+def _eraser(workflow: dict) -> dict:
+    return next(n for n in workflow["nodes"] if n["type"] == "VolcengineInpaintErase")
+
+
+@pytest.mark.parametrize("breakage", sorted(BREAKAGES))
+def test_the_checks_catch_a_broken_workflow(breakage):
+    workflow = copy.deepcopy(ui("erase_painted_area"))
+    BREAKAGES[breakage](workflow)
+    assert check_ui(workflow)
+
+
+def test_the_api_checks_catch_a_broken_prompt():
+    prompt = api("erase_painted_area")
+    for mutate in (lambda p: p["2"]["inputs"].__setitem__("mask", ["1", 0]),  # IMAGE into MASK
+                   lambda p: p["2"]["inputs"].__setitem__("quality", "XL"),
+                   lambda p: p["2"]["inputs"].pop("steps"),
+                   lambda p: p["4"]["inputs"].__setitem__("images", ["9", 0])):
+        broken = copy.deepcopy(prompt)
+        mutate(broken)
+        assert check_api(broken), mutate
+    twin = copy.deepcopy(prompt)
+    twin["2"]["inputs"]["seed"] = 43
+    assert ui_as_api(ui("erase_painted_area")) != {k: {"class_type": v["class_type"], "inputs": v["inputs"]}
+                                                    for k, v in twin.items()}
+
+
+# --- offline run: our nodes against the stand-in, core nodes replaced by minimal equivalents ------------------------
+
+class Collected(dict):
+    """What the output nodes received, by node id."""
+
+
+def fake_core(collected: Collected) -> dict:
+    def load_image(node_id, image):
+        with Image.open(INPUTS / image) as im:
+            rgb = torch.from_numpy(np.asarray(im.convert("RGB"), np.float32) / 255.0)[None]
+            if "A" in im.getbands():  # ComfyUI's rule: mask = 1 - alpha, else a 64x64 zero mask
+                mask = 1.0 - torch.from_numpy(np.asarray(im.getchannel("A"), np.float32) / 255.0)[None]
+            else:
+                mask = torch.zeros((1, 64, 64))
+        return rgb, mask
+
+    def collect(node_id, **inputs):
+        collected[node_id] = next(iter(inputs.values())) if "filename_prefix" not in inputs else inputs["images"]
+        return ()
+
+    def from_batch(node_id, image, batch_index, length):
+        start = min(image.shape[0] - 1, batch_index)
+        return (image[start:start + length].clone(),)
+
+    def stitch(node_id, image1, direction, match_image_size, spacing_width, spacing_color, image2=None):
+        assert direction in ("right", "down") and spacing_color == "white" and image1.shape == image2.shape
+        axis = 2 if direction == "right" else 1
+        gap_shape = list(image1.shape)
+        gap_shape[axis] = spacing_width
+        return (torch.cat([image1, torch.ones(gap_shape), image2], dim=axis),)
+
+    return {"LoadImage": load_image, "SaveImage": collect, "PreviewImage": collect, "MaskPreview": collect,
+            "PreviewAny": collect, "ImageFromBatch": from_batch, "ImageStitch": stitch}
+
+
+async def execute(prompt: dict, core: dict) -> dict[str, tuple]:
+    """Run every node once, dependencies first, like ComfyUI's executor (without its cache)."""
+    results: dict[str, tuple] = {}
+
+    async def run(node_id: str) -> tuple:
+        if node_id not in results:
+            node = prompt[node_id]
+            kwargs = {}
+            for name, value in node["inputs"].items():
+                kwargs[name] = (await run(value[0]))[value[1]] if isinstance(value, list) else value
+            kind = node["class_type"]
+            if kind in core:
+                results[node_id] = core[kind](node_id, **kwargs)
+            else:
+                cls = volc_pack.NODE_CLASS_MAPPINGS[kind]
+                if "unique_id" in cls.INPUT_TYPES().get("hidden", {}):
+                    kwargs["unique_id"] = node_id
+                out = getattr(cls(), cls.FUNCTION)(**kwargs)
+                results[node_id] = await out if inspect.isawaitable(out) else out
+        return results[node_id]
+
+    for node_id in prompt:
+        await run(node_id)
+    return results
+
+
+def run_offline(name: str) -> tuple[dict, Collected, dict]:
+    collected = Collected()
+    prompt = api(name)
+    return prompt, collected, asyncio.run(execute(prompt, fake_core(collected)))
+
+
+def seeds(report: str) -> list[int]:
+    return [variant["seed"] for variant in json.loads(report)[0]["variants"]]
+
+
+def assert_erased_within(original: torch.Tensor, erased: torch.Tensor, paste_mask: torch.Tensor) -> None:
+    assert erased.shape[1:] == original.shape[1:] == (400, 600, 3)
+    outside = (paste_mask <= 0)[..., None].expand_as(erased)
+    assert torch.equal(erased[outside], original.expand_as(erased)[outside])  # bit-identical outside the mask
+    assert (erased != original).any(dim=-1).sum() > 1000  # and something was really repainted
+
+
+def test_painted_area_erases_the_spoon_only(sandbox_env):
+    _prompt, seen, results = run_offline("erase_painted_area")
+    original, spoon = results["1"]
+    erased, paste_mask, report = results["2"]
+    assert spoon.shape == (1, 400, 600) and 0.01 < float(spoon.mean()) < 0.2
+    assert torch.equal(seen["3"], erased) and torch.equal(seen["4"], erased) and seen["5"] == report
+    assert_erased_within(original, erased, paste_mask)
+    assert float(paste_mask[spoon > 0.5].min()) > 0  # the whole painted area is covered
+    assert seeds(report) == [42] and sandbox_env.count("i2i_inpainting") == 1
+
+
+@pytest.mark.parametrize("name, slot", [("erase_subject", 0), ("erase_background", 1)])
+def test_subject_workflows_erase_the_chosen_side(sandbox_env, name, slot):
+    _, seen, results = run_offline(name)
+    original = results["1"][0]
+    subject, background, _ = results["2"]
+    assert subject.shape == (1, 400, 600) and 0.02 < float(subject.mean()) < 0.9
+    assert torch.equal(subject + background, torch.ones_like(subject))  # exact inverses
+    assert torch.equal(seen["3"], results["2"][slot])  # the preview shows what gets erased
+    erased, paste_mask, _ = results["4"]
+    assert torch.equal(seen["5"], erased)
+    assert_erased_within(original, erased, paste_mask)
+    chosen = results["2"][slot] > 0.5
+    assert float(paste_mask[chosen].min()) > 0 and float(paste_mask[~chosen].mean()) < 0.5
+    assert sandbox_env.count("saliency_seg") == 1 and sandbox_env.count("i2i_inpainting") == 1
+
+
+def test_four_variants_are_distinct_and_tiled(sandbox_env):
+    _, seen, results = run_offline("erase_four_variants")
+    original = results["1"][0]
+    variants, paste_masks, report = results["2"]
+    assert variants.shape == (4, 400, 600, 3) and torch.equal(seen["3"], variants)
+    for k in range(4):
+        assert_erased_within(original, variants[k:k + 1], paste_masks[k:k + 1])
+        for j in range(k):
+            assert not torch.equal(variants[k], variants[j]), (j, k)
+    grid = seen["11"]
+    assert grid.shape == (1, 808, 1208, 3)
+    assert torch.equal(grid[0, 408:, 608:], variants[3]) and torch.equal(grid[0, :400, :600], variants[0])
+    assert seeds(report) == [42, 43, 44, 45] and sandbox_env.count("i2i_inpainting") == 4
