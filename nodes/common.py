@@ -6,6 +6,7 @@ import torch
 from . import comfy_bridge
 from ..utils.client import ClientConfig, VisualClient
 from ..utils.errors import InputError
+from ..utils.validate import number
 
 TIMEOUT_MIN, TIMEOUT_MAX = 5.0, 600.0
 
@@ -17,9 +18,7 @@ def timeout_widget(default: float) -> tuple:
 
 def make_client(timeout) -> VisualClient:
     """A client whose waits end when the user presses cancel in ComfyUI."""
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not TIMEOUT_MIN <= timeout <= TIMEOUT_MAX:
-        raise InputError(f"timeout is {timeout!r}, outside {TIMEOUT_MIN:g}..{TIMEOUT_MAX:g} s.",
-                         hint=f"Set timeout within {TIMEOUT_MIN:g}..{TIMEOUT_MAX:g}.")
+    timeout = number("timeout", timeout, TIMEOUT_MIN, TIMEOUT_MAX)
     return VisualClient(config=ClientConfig(read_timeout=float(timeout)), cancel_check=comfy_bridge.cancel_check())
 
 
@@ -27,4 +26,8 @@ def to_numpy(tensor: torch.Tensor, name: str):
     """Tensor -> float32 numpy without copying when it already is float32 on the CPU."""
     if not isinstance(tensor, torch.Tensor):
         raise InputError(f"{name} is a {type(tensor).__name__}, not a tensor.", hint=f"Connect a {name.upper()} output.")
+    if not (tensor.is_floating_point() or tensor.dtype == torch.bool) and (tensor.min() < 0 or tensor.max() > 1):
+        # An integer tensor beyond 0/1 is most likely 0..255 pixels; reading it as 0..1 would send a white picture.
+        raise InputError(f"{name} is a {tensor.dtype} tensor; ComfyUI's {name.upper()} is float in 0..1.",
+                         hint=f"Convert it to float and divide by 255 before connecting it as {name}.")
     return tensor.detach().to("cpu", torch.float32).numpy()

@@ -10,6 +10,7 @@ from .common import make_client, timeout_widget, to_numpy
 from ..utils.client import InpaintOptions, LogoInfo
 from ..utils.erase import MAX_SEED, EraseSettings, erase_batch
 from ..utils.errors import InputError
+from ..utils.validate import choice
 
 FALLBACKS = {"error": "error", "return original": "original"}
 
@@ -20,6 +21,15 @@ def _int(default, low, high, tooltip, **extra):
 
 def _float(default, low, high, step, tooltip):
     return ("FLOAT", {"default": default, "min": low, "max": high, "step": step, "tooltip": tooltip})
+
+
+def _whole(value):
+    """A headless client may send 7.0 for an INT widget; anything else is left for validation to name."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _real(value):
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 class VolcengineInpaintErase:
@@ -92,16 +102,16 @@ class VolcengineInpaintErase:
                     on_item_error, on_empty_mask, timeout, logo_info=None, unique_id=None):
         if logo_info is not None and not isinstance(logo_info, LogoInfo):
             raise InputError("logo_info is not from a Volcengine Logo Info node.", hint="Connect that node or nothing.")
-        for name, value in (("on_ghost_face", on_ghost_face), ("on_item_error", on_item_error)):
-            if value not in FALLBACKS:
-                raise InputError(f"{name} is {value!r}.", hint=f"Use one of: {', '.join(FALLBACKS)}.")
-        if on_empty_mask not in ("return original", "error"):
-            raise InputError(f"on_empty_mask is {on_empty_mask!r}.", hint="Use 'return original' or 'error'.")
-        options = InpaintOptions(steps=steps, strength=strength, scale=scale, seed=seed, dilate_size=dilate_size,
-                                 quality=quality, return_url=bool(return_url), logo_info=logo_info)
-        settings = EraseSettings(options=options, variants=variants, mask_grow=mask_grow, feather=feather,
-                                 crop=bool(crop_to_mask), context=context, paste_back=bool(paste_back),
-                                 ghost_retries=ghost_face_retries, on_ghost_face=FALLBACKS[on_ghost_face],
+        choice("on_ghost_face", on_ghost_face, list(FALLBACKS))
+        choice("on_item_error", on_item_error, list(FALLBACKS))
+        choice("on_empty_mask", on_empty_mask, ["return original", "error"])
+        options = InpaintOptions(steps=_whole(steps), strength=_real(strength), scale=_real(scale), seed=_whole(seed),
+                                 dilate_size=_whole(dilate_size), quality=quality, return_url=bool(return_url),
+                                 logo_info=logo_info)
+        settings = EraseSettings(options=options, variants=_whole(variants), mask_grow=_whole(mask_grow),
+                                 feather=_whole(feather), crop=bool(crop_to_mask), context=_real(context),
+                                 paste_back=bool(paste_back), ghost_retries=_whole(ghost_face_retries),
+                                 on_ghost_face=FALLBACKS[on_ghost_face],
                                  on_item_error=FALLBACKS[on_item_error],
                                  on_empty_mask="original" if on_empty_mask == "return original" else "error")
         client = make_client(timeout)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..utils.client import LogoInfo
+from ..utils.validate import choice, number, text
 
 POSITIONS = ["bottom-right", "bottom-left", "top-left", "top-right"]
 LANGUAGES = ["Chinese", "English"]
@@ -29,13 +30,8 @@ class VolcengineLogoInfo:
         }}
 
     def build(self, add_logo: bool, position: str, language: str, opacity: float, logo_text_content: str):
-        from ..utils.errors import InputError
-
-        if position not in POSITIONS:
-            raise InputError(f"position is {position!r}.", hint=f"Use one of: {', '.join(POSITIONS)}.")
-        if language not in LANGUAGES:
-            raise InputError(f"language is {language!r}.", hint=f"Use one of: {', '.join(LANGUAGES)}.")
-        if not 0.0 <= float(opacity) <= 1.0:
-            raise InputError(f"opacity is {opacity!r}, outside 0..1.", hint="Set opacity within 0..1.")
-        return (LogoInfo(bool(add_logo), POSITIONS.index(position), LANGUAGES.index(language), float(opacity),
-                         str(logo_text_content)),)
+        choice("position", position, POSITIONS)
+        choice("language", language, LANGUAGES)
+        opacity = float(number("opacity", opacity, 0.0, 1.0))
+        content = text("logo_text_content", logo_text_content, limit=200)
+        return (LogoInfo(bool(add_logo), POSITIONS.index(position), LANGUAGES.index(language), opacity, content),)

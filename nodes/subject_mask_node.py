@@ -38,7 +38,7 @@ class VolcengineSubjectMask:
 
     async def segment(self, image, refine_mask, grow, timeout, unique_id=None):
         client = make_client(timeout)
-        masks, reports = await subject_masks(to_numpy(image, "image"), client, refine=refine_mask, grow_px=int(grow),
+        masks, reports = await subject_masks(to_numpy(image, "image"), client, refine=refine_mask, grow_px=grow,
                                              progress=comfy_bridge.progress(unique_id))
         empty = [r["index"] + 1 for r in reports if "note" in r]
         if empty:

@@ -90,23 +90,36 @@ def node_kwargs(args: argparse.Namespace) -> dict:
                 on_empty_mask=args.on_empty_mask, timeout=args.timeout)
 
 
-async def run(args: argparse.Namespace) -> list[dict]:
+async def run(args: argparse.Namespace, errors_module) -> list[dict]:
     pack = load_pack()
     node = pack.NODE_CLASS_MAPPINGS["VolcengineInpaintErase"]()
-    jobs = []
+    args.out.mkdir(parents=True, exist_ok=True)
+    inputs, jobs = [], []
     for i, path in enumerate(args.images):
         image, own_mask = load_image(path)
         mask = load_mask(args.mask[i if len(args.mask) > 1 else 0]) if args.mask else own_mask
+        inputs.append(image)
         jobs.append(node.erase(image, mask, **node_kwargs(args)))
-    args.out.mkdir(parents=True, exist_ok=True)
+    # Files of different sizes cannot share one batch, so each is its own node call; on_item_error then applies
+    # across files as it does across a batch: keep the others, unless every file failed.
+    results = await asyncio.gather(*jobs, return_exceptions=args.on_item_error == "return original")
+    failed = [r for r in results if isinstance(r, BaseException)]
+    if any(not isinstance(r, errors_module.VolcError) for r in failed) or (failed and len(failed) == len(results)):
+        raise failed[0]
     reports = []
-    for path, (images, _, report) in zip(args.images, await asyncio.gather(*jobs)):
+    for path, image, result in zip(args.images, inputs, results):
+        if isinstance(result, BaseException):
+            images = image.expand(args.variants, *image.shape[1:])
+            items = [{"index": 0, "status": "partial", "variants": [
+                {"status": "original", "error": str(result), "error_type": type(result).__name__}] * args.variants}]
+        else:
+            images, items = result[0], json.loads(result[2])
         written = []
         for k, tensor in enumerate(images, start=1):
             target = args.out / f"{path.stem}_v{k}.png"
             save_png(tensor, target)
             written.append(str(target))
-        reports.append({"input": str(path), "outputs": written, "items": json.loads(report)})
+        reports.append({"input": str(path), "outputs": written, "items": items})
     (args.out / "report.json").write_text(json.dumps(reports, ensure_ascii=False, indent=1), encoding="utf-8")
     return reports
 
@@ -128,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                           VOLC_SECRETKEY=SANDBOX_SECRET_KEY)
         os.environ.pop("VOLC_SESSION_TOKEN", None)
     try:
-        reports = asyncio.run(run(args))
+        reports = asyncio.run(run(args, from_errors))
     except from_errors.VolcError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -175,6 +175,7 @@ class VisualClient:
             except VolcError as exc:
                 delay = self._retry_delay(exc, result.retries, backoff_spent)
                 if delay is None:
+                    exc.attempts, exc.retries = result.attempts, list(result.retries)
                     raise
                 backoff_spent += delay
                 result.retries.append(str(exc.code or type(exc).__name__))

@@ -16,8 +16,9 @@ import numpy as np
 
 from .client import InpaintOptions, VisualClient
 from .codec import decode_image, encode_image, encode_mask, resize_rgb, sanitize_into, to_uint8
-from .errors import GhostFaceError, InputError, ServiceError, VolcError
+from .errors import InputError, ServiceError, VolcError
 from .errors import NEW_SEED_CODES
+from .validate import choice, number
 from .masks import align_masks, binarize, grow, is_empty, paste_weights
 from .regions import Box, FitPlan, apply_fit, apply_fit_mask, context_box, paste_back, plan_fit, undo_fit
 
@@ -39,23 +40,22 @@ class EraseSettings:
     on_empty_mask: Literal["original", "error"] = "original"
 
     def validate(self) -> None:
-        """Headless clients skip the UI's clamping, so every value is checked here with the widget's name."""
+        """Every value checked with its widget's name; raises InputError before any call."""
         o = self.options
-        checks = [
-            ("steps", o.steps, 1, 50), ("strength", o.strength, 0.1, 1.0), ("scale", o.scale, 1.0, 20.0),
-            ("seed", o.seed, -1, MAX_SEED), ("dilate_size", o.dilate_size, 0, 100), ("variants", self.variants, 1, 4),
-            ("mask_grow", self.mask_grow, -512, 512), ("feather", self.feather, 0, 256),
-            ("context", self.context, 1.0, 16.0), ("ghost_retries", self.ghost_retries, 0, 5),
-        ]
-        for name, value, low, high in checks:
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
-                raise InputError(f"{name} is {value!r}, outside {low}..{high}.", hint=f"Set {name} within {low}..{high}.")
-        choices = [("quality", o.quality, ("H", "M", "L")), ("on_ghost_face", self.on_ghost_face, ("error", "original")),
-                   ("on_item_error", self.on_item_error, ("error", "original")),
-                   ("on_empty_mask", self.on_empty_mask, ("original", "error"))]
-        for name, value, allowed in choices:
-            if value not in allowed:
-                raise InputError(f"{name} is {value!r}.", hint=f"Use one of: {', '.join(allowed)}.")
+        for name, value, low, high in [("steps", o.steps, 1, 50), ("seed", o.seed, -1, MAX_SEED),
+                                       ("dilate_size", o.dilate_size, 0, 100), ("variants", self.variants, 1, 4),
+                                       ("mask_grow", self.mask_grow, -512, 512), ("feather", self.feather, 0, 256),
+                                       ("ghost_face_retries", self.ghost_retries, 0, 5)]:
+            number(name, value, low, high, whole=True)
+            if not isinstance(value, int):  # 7.0 would reach the API as 7.0, which it rejects; nodes convert
+                raise InputError(f"{name} is {value!r}, not a whole number.", hint=f"Set {name} to a whole number.")
+        number("strength", o.strength, 0.1, 1.0)
+        number("scale", o.scale, 1.0, 20.0)
+        number("context", self.context, 1.0, 16.0)
+        choice("quality", o.quality, ("H", "M", "L"))
+        choice("on_ghost_face", self.on_ghost_face, ("error", "original"))
+        choice("on_item_error", self.on_item_error, ("error", "original"))
+        choice("on_empty_mask", self.on_empty_mask, ("original", "error"))
 
 
 @dataclass
@@ -134,7 +134,8 @@ async def _call_variant(client: VisualClient, prep: Prepared, seed: int, setting
         try:
             result = await client.inpaint(prep.image_bytes, prep.mask_bytes, replace(settings.options, seed=current))
         except VolcError as exc:
-            entry["attempts"] += 1
+            entry["attempts"] += exc.attempts
+            entry["retries"] += exc.retries
             entry["request_ids"].append(exc.request_id or "")
             if exc.code in NEW_SEED_CODES and attempt < settings.ghost_retries:
                 entry["retries"].append(f"{exc.code}: new seed")
@@ -157,7 +158,7 @@ class _Failed(Exception):
 
 
 def _fallback_allowed(error: VolcError, settings: EraseSettings) -> bool:
-    if isinstance(error, GhostFaceError):
+    if error.code in NEW_SEED_CODES:  # ghost face or a result failing review: what on_ghost_face is about
         return settings.on_ghost_face == "original"
     return settings.on_item_error == "original"
 

@@ -16,6 +16,8 @@ class VolcError(Exception):
         self.http_status = http_status
         self.code = code
         self.request_id = request_id
+        self.attempts = 1                  # requests made for this call, retries included (set by the client)
+        self.retries: list[str] = []       # why each retry happened
 
     def __str__(self) -> str:
         parts = [self.message]

@@ -15,6 +15,7 @@ from .client import VisualClient
 from .codec import encode_image, to_uint8
 from .errors import InputError, ServiceError
 from .masks import grow
+from .validate import choice, number
 from .regions import apply_fit, plan_fit, undo_fit
 
 SALIENCY_MIN_SIDE, SALIENCY_MAX_SIDE = 128, 4096
@@ -64,10 +65,8 @@ async def subject_masks(images: np.ndarray, client: VisualClient, *, refine: str
     if images.ndim != 4 or images.shape[-1] not in (1, 3, 4) or min(images.shape[:3]) < 1:
         raise InputError(f"image has shape {tuple(images.shape)}, not [batch, height, width, channels].",
                          hint="Connect an IMAGE output (e.g. from Load Image).")
-    if refine not in REFINE:
-        raise InputError(f"refine_mask is {refine!r}.", hint=f"Use one of: {', '.join(REFINE)}.")
-    if not -512 <= grow_px <= 512:
-        raise InputError(f"grow is {grow_px}, outside -512..512.", hint="Set grow within -512..512.")
+    choice("refine_mask", refine, list(REFINE))
+    grow_px = number("grow", grow_px, -512, 512, whole=True)
     batch, height, width = images.shape[:3]
     out = np.zeros((batch, height, width), np.float32)
     done = 0
