@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import credentials as _credentials
-from .credentials import ENV_ACCESS_KEY, ENV_SECRET_KEY, key_hint, resolve_credentials
+from .credentials import ENV_ACCESS_KEY, ENV_SECRET_KEY, key_hint, read_json, resolve_credentials
 from .errors import CredentialsError
 
 log = logging.getLogger(__name__)
@@ -163,13 +163,9 @@ def save(path: str | os.PathLike[str], credentials: StoredCredentials) -> Path:
 def load(path: str | os.PathLike[str]) -> StoredCredentials | None:
     """The stored key pair, None when there is no file. CredentialsError when the file is unreadable or malformed."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    data = read_json(path, "Remove the stored credentials and enter them again.")
+    if data is None:
         return None
-    except (OSError, ValueError) as exc:
-        raise CredentialsError(f"{path} could not be read as JSON ({type(exc).__name__}).",
-                               hint="Remove the stored credentials and enter them again.") from None
     try:
         return validate({k: v for k, v in data.items() if k in FIELDS} if isinstance(data, dict) else data)
     except StoreValidationError as exc:

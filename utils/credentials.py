@@ -59,14 +59,20 @@ def _from_env(environ: Mapping[str, str]) -> Credentials | None:
     return Credentials(ak, sk, environ.get(ENV_SESSION_TOKEN, "").strip() or None, "environment")
 
 
-def _from_json(path: Path, source: str, ak_key: str, sk_key: str) -> Credentials | None:
+def read_json(path: Path, hint: str) -> object | None:
+    """A JSON file's content, None when it does not exist; never echoes the content (it holds secrets)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise CredentialsError(f"{path} could not be read as JSON ({type(exc).__name__}).",
-                               hint="Fix or delete that file.") from None
+        raise CredentialsError(f"{path} could not be read as JSON ({type(exc).__name__}).", hint=hint) from None
+
+
+def _from_json(path: Path, source: str, ak_key: str, sk_key: str) -> Credentials | None:
+    data = read_json(path, "Fix or delete that file.")
+    if data is None:
+        return None
     if not isinstance(data, dict) or not data.get(ak_key) or not data.get(sk_key):
         raise CredentialsError(f"{path} lacks '{ak_key}' or '{sk_key}'.", hint="Fix or delete that file.")
     token = data.get("session_token") or None
