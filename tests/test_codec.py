@@ -118,6 +118,19 @@ def test_jpeg_search_finds_the_highest_quality_that_fits():
     assert len(buf.getvalue()) > limit  # one step better would not fit
 
 
+@pytest.mark.parametrize("seed,noise", [(1, 6.0), (2, 12.0), (3, 24.0)])
+def test_predicted_quality_on_tall_images_is_still_the_highest_that_fits(seed, noise):
+    """Images tall enough for the sampled size prediction must land on the same answer as a full search."""
+    rgb = _photo_like(2048, 384, noise, seed)
+    limit = len(encode_image(rgb, max_bytes=10**9).data) * 2 // 3
+    enc = encode_image(rgb, max_bytes=limit)
+    assert enc.format == "JPEG" and len(enc.data) <= limit and enc.quality < 95
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=enc.quality + 1,
+                              subsampling=JpegImagePlugin.get_sampling(Image.open(io.BytesIO(enc.data))))
+    assert len(buf.getvalue()) > limit  # one step better would not fit
+
+
 def test_chroma_subsampling_is_the_next_fallback():
     rgb = _noise(512, seed=3)
     buf = io.BytesIO()

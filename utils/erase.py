@@ -66,8 +66,10 @@ class Prepared:
     plan: FitPlan
     image_bytes: bytes
     mask_bytes: bytes
-    weights: np.ndarray
+    region: np.ndarray            # bool mask inside box: what paste_weights grows and feathers
+    dilate: int                   # the service's dilation in source pixels
     report: dict[str, Any]
+    weights: np.ndarray | None = None  # computed by _weights while the calls are in flight
 
 
 @dataclass
@@ -97,13 +99,17 @@ def _prepare(index: int, image: np.ndarray, mask: np.ndarray, settings: EraseSet
         scale = max(1.0, box.width / plan.scaled_w)
     region = wanted[box.slices]
     sent = encode_image(apply_fit(to_uint8(image[box.slices]), plan))
-    if settings.paste_back:
-        weights = paste_weights(region, math.ceil(dilate * scale), settings.feather)
-    else:
-        weights = np.ones(region.shape, np.float32)
     report.update(region=[box.x0, box.y0, box.x1, box.y1], sent_size=[plan.send_w, plan.send_h],
                   sent_bytes=len(sent.data), format=sent.format, quality=sent.quality)
-    return Prepared(index, box, plan, sent.data, encode_mask(apply_fit_mask(region, plan)), weights, report)
+    return Prepared(index, box, plan, sent.data, encode_mask(apply_fit_mask(region, plan)), region,
+                    math.ceil(dilate * scale), report)
+
+
+def _weights(prep: Prepared, settings: EraseSettings) -> np.ndarray:
+    """Paste-back weights: only needed once a result is back, so they are computed while the calls are in flight."""
+    if settings.paste_back:
+        return paste_weights(prep.region, prep.dilate, settings.feather)
+    return np.ones(prep.region.shape, np.float32)
 
 
 def _finish(prep: Prepared, original: np.ndarray, jpeg: bytes, out: np.ndarray) -> None:
@@ -176,6 +182,7 @@ class _BatchRun:
         self.reports: list[dict[str, Any]] = [{} for _ in range(batch)]
         self.total, self.done, self.succeeded = batch * self.variants, 0, 0
         self.failures: list[VolcError] = []
+        self.finishing = asyncio.Semaphore(1)  # one paste-back at a time: bounded decode buffers, less contention
 
     def _tick(self, count: int = 1) -> None:
         self.done += count
@@ -191,7 +198,11 @@ class _BatchRun:
         prep.report.update(status="ok", variants=[None] * self.variants)
         self.reports[i] = prep.report
         seeds = variant_seeds(self.settings.options.seed, self.variants)
-        await _gather_all(self.variant(prep, v, seed) for v, seed in enumerate(seeds))
+        weights = asyncio.ensure_future(asyncio.to_thread(_weights, prep, self.settings))
+        try:
+            await _gather_all(self.variant(prep, v, seed, weights) for v, seed in enumerate(seeds))
+        finally:
+            await asyncio.gather(weights, return_exceptions=True)  # a thread cannot be cancelled: let it end
 
     def _skip(self, i: int) -> None:
         if self.settings.on_empty_mask == "error":
@@ -204,12 +215,14 @@ class _BatchRun:
                            "reason": "empty mask: returned the original without calling the API"}
         self._tick(self.variants)
 
-    async def variant(self, prep: Prepared, v: int, seed: int) -> None:
+    async def variant(self, prep: Prepared, v: int, seed: int, weights: asyncio.Future) -> None:
         slot = prep.index * self.variants + v
         try:
             data, entry = await _call_variant(self.client, prep, seed, self.settings, self.variants)
+            prep.weights = await asyncio.shield(weights)
             try:
-                await asyncio.to_thread(_finish, prep, self.images[prep.index], data, self.out[slot])
+                async with self.finishing:
+                    await asyncio.to_thread(_finish, prep, self.images[prep.index], data, self.out[slot])
             except VolcError as exc:
                 entry.update(status="failed", error=str(exc), error_type=type(exc).__name__)
                 raise _Failed(exc, entry) from None

@@ -66,6 +66,9 @@ def align_masks(mask: np.ndarray, batch: int, height: int, width: int) -> np.nda
         raise InputError(f"mask batch has {count} masks but the image batch has {batch} images",
                          hint="Use one mask for all images or one mask per image.")
     _check_size(m, height, width)
+    if m.shape[1:] == (height, width) and m.dtype == np.float32 and m.min() >= 0.0 and m.max() <= 1.0:
+        # Already clean (NaN fails both tests): use it as it is; nothing downstream writes into masks.
+        return np.broadcast_to(m, (batch, height, width)) if count != batch else m
     out = np.empty((count, height, width), dtype=np.float32)
     for i in range(count):
         if m.shape[1:] == (height, width):
