@@ -182,7 +182,7 @@ class _BatchRun:
         self.reports: list[dict[str, Any]] = [{} for _ in range(batch)]
         self.total, self.done, self.succeeded = batch * self.variants, 0, 0
         self.failures: list[VolcError] = []
-        self.finishing = asyncio.Semaphore(1)  # one paste-back at a time: bounded decode buffers, less contention
+        self.finishing = asyncio.Semaphore(2)  # two paste-backs at a time: both cores, bounded decode buffers
 
     def _tick(self, count: int = 1) -> None:
         self.done += count

@@ -1,0 +1,169 @@
+"""Figure 1: client CPU to prepare one call, against the floor of a bare encode of the same pixels.
+
+Ours: `utils.erase._prepare` (binarise, region, fit, float -> uint8, choose and encode JPEG/PNG under 5 MB, mask PNG,
+paste-back weights) + the client's own code up to the socket: `VisualClient.inpaint` -> `call` -> `_post_once`
+(base64 of both images, the JSON body, Signature V4 with SHA-256 over the body), stopped where `_post_once` asks
+the limiter for a slot. Input: float32 RGB as a ComfyUI IMAGE holds it.
+
+Floor: Pillow encodes the already-uint8 image in the format, quality and chroma subsampling our encoder ended with
+(so both sides produce the same bytes; checked), Pillow encodes the uint8 0/255 mask as PNG (compress level 1, like
+ours), base64 of both. No float conversion, no search, no JSON, no signature.
+
+crop_to_mask is OFF here: both sides then encode the same whole frame. With crop on, ours would send only the region
+around the mask and the ratio would flatter us.
+
+Timing: time.process_time (CPU of the whole process), ours and floor interleaved, median of `reps`.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import time
+from contextlib import asynccontextmanager
+
+import numpy as np
+from PIL import Image, JpegImagePlugin
+
+from common import cpu_seconds, photo_uint8, spoon_mask, to_float, warm_malloc
+
+from volc_pack.utils import codec, erase, masks
+from volc_pack.utils.client import ClientConfig, InpaintOptions, VisualClient
+from volc_pack.utils.credentials import Credentials
+
+
+class _Sent(Exception):
+    """Raised where the client would start sending: everything before it has run."""
+
+
+class _StopAtSend:
+    """Stands in for the ProcessLimiter: _post_once signs, then asks for a slot right before the HTTP post."""
+
+    @asynccontextmanager
+    async def slot(self):
+        raise _Sent
+        yield  # pragma: no cover - makes this an async generator
+
+
+class ClientPath:
+    """The real VisualClient (example key, the production endpoint URL) on one event loop, stopped at the send."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.client = VisualClient(Credentials("AKLTBENCHEXAMPLEACCESSKEY00000", "bench-example-secret",
+                                               source="bench"),
+                                   ClientConfig(endpoint="https://visual.volcengineapi.com"), limiter=_StopAtSend())
+
+    def send(self, image_bytes: bytes, mask_bytes: bytes, options: InpaintOptions) -> None:
+        try:
+            self.loop.run_until_complete(self.client.inpaint(image_bytes, mask_bytes, options))
+        except _Sent:
+            return
+        raise RuntimeError("the client returned without reaching the send")
+
+    def close(self) -> None:
+        self.loop.close()
+
+
+def ours(path: ClientPath, image: np.ndarray, mask: np.ndarray, settings: erase.EraseSettings) -> erase.Prepared:
+    prep = erase._prepare(0, image, mask, settings)
+    path.send(prep.image_bytes, prep.mask_bytes, settings.options)
+    return prep
+
+
+def floor(rgb: np.ndarray, mask_u8: np.ndarray, fmt: str, quality: int | None, subsampling: int) -> tuple[bytes, bytes]:
+    buf = io.BytesIO()
+    if fmt == "JPEG":
+        Image.fromarray(rgb).save(buf, format="JPEG", quality=quality, subsampling=subsampling)
+    else:
+        Image.fromarray(rgb).save(buf, format="PNG", compress_level=codec.PNG_LEVEL)
+    mbuf = io.BytesIO()
+    Image.fromarray(mask_u8).save(mbuf, format="PNG", compress_level=1)
+    image_bytes, mask_bytes = buf.getvalue(), mbuf.getvalue()
+    base64.b64encode(image_bytes), base64.b64encode(mask_bytes)
+    return image_bytes, mask_bytes
+
+
+class _CountJpeg:
+    """Counts JPEG encodes (codec._jpeg) during one untimed run: full-size ones, and smaller ones (samples)."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        self.size, self.full, self.partial = size, 0, 0
+
+    def __enter__(self):
+        self._orig = codec._jpeg
+
+        def counting(img, *args, **kwargs):
+            if img.size == self.size:
+                self.full += 1
+            else:
+                self.partial += 1
+            return self._orig(img, *args, **kwargs)
+        codec._jpeg = counting
+        return self
+
+    def __exit__(self, *exc):
+        codec._jpeg = self._orig
+
+
+def breakdown(path: ClientPath, image: np.ndarray, mask: np.ndarray, settings: erase.EraseSettings,
+              reps: int = 3) -> dict[str, float]:
+    """CPU ms of the main pieces of `ours` (measured separately, so they do not add up exactly)."""
+    wanted = masks.binarize(mask)
+    u8 = codec.to_uint8(image)
+    enc = codec.encode_image(u8)
+    mask_png = codec.encode_mask(wanted)
+
+    def body_pieces() -> None:
+        path.send(enc.data, mask_png, settings.options)
+    pieces = {
+        "to_uint8": lambda: codec.to_uint8(image),
+        "likely_png": lambda: codec._likely_png(u8),
+        "encode_image": lambda: codec.encode_image(u8),
+        "paste_weights": lambda: masks.paste_weights(wanted, settings.options.dilate_size, settings.feather),
+        "encode_mask": lambda: codec.encode_mask(wanted),
+        "body_and_sign": body_pieces,
+    }
+    return {name: cpu_seconds(fn, reps)[0] * 1e3 for name, fn in pieces.items()}
+
+
+def run(cases: list[tuple[str, int, float]], reps: int) -> list[dict]:
+    """cases: (label, side, noise sigma in grey levels) -> one row each."""
+    warm_malloc()
+    settings = erase.EraseSettings(options=InpaintOptions(), crop=False)
+    path = ClientPath()
+    try:
+        return [_case(path, settings, label, size, noise, reps) for label, size, noise in cases]
+    finally:
+        path.close()
+
+
+def _case(path: ClientPath, settings: erase.EraseSettings, label: str, size: int, noise: float, reps: int) -> dict:
+    rgb = photo_uint8(size, size, seed=size, noise=noise)
+    image = to_float(rgb)
+    mask = spoon_mask(size, size)
+    mask_u8 = (mask >= 0.5).astype(np.uint8) * 255
+    with _CountJpeg((size, size)) as counter:  # also the warm-up run
+        prep = ours(path, image, mask, settings)
+    fmt, quality = prep.report["format"], prep.report["quality"]
+    subsampling = JpegImagePlugin.get_sampling(Image.open(io.BytesIO(prep.image_bytes))) if fmt == "JPEG" else 0
+    image_bytes, mask_bytes = floor(rgb, mask_u8, fmt, quality, subsampling)
+    same = image_bytes == prep.image_bytes and mask_bytes == prep.mask_bytes
+    ours_s, floor_s = [], []
+    for _ in range(reps):  # interleaved, so load changes on the shared machine hit both sides alike
+        ours_s.append(cpu_seconds(lambda: ours(path, image, mask, settings), 1)[0])
+        floor_s.append(cpu_seconds(lambda: floor(rgb, mask_u8, fmt, quality, subsampling), 1)[0])
+    ours_ms, floor_ms = float(np.median(ours_s)) * 1e3, float(np.median(floor_s)) * 1e3
+    return {"label": label, "size": size, "noise": noise, "ours_ms": ours_ms, "floor_ms": floor_ms,
+            "ratio": ours_ms / floor_ms,
+            "format": fmt if fmt == "PNG" else f"JPEG q{quality} {('4:4:4', '4:2:2', '4:2:0')[subsampling]}",
+            "image_mb": len(prep.image_bytes) / 2**20, "jpeg_encodes": counter.full,
+            "jpeg_sample_encodes": counter.partial, "same_bytes": same,
+            "pieces": breakdown(path, image, mask, settings)}
+
+
+if __name__ == "__main__":
+    started = time.monotonic()
+    for row in run([("1024", 1024, 2.5), ("2048", 2048, 2.5)], 3):
+        print(row)
+    print(f"{time.monotonic() - started:.1f} s")
