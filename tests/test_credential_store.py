@@ -12,7 +12,7 @@ from volc_pack.utils import credential_store as store
 from volc_pack.utils.credentials import resolve_credentials
 from volc_pack.utils.errors import CredentialsError
 
-AK = "AKLTexampleACCESSkey0123WXYZ"
+AK = "AKLTEXAMPLEaccessKEY0123WXYZ"
 SK = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA=="
 TOKEN = "STStoken-" + "t" * 300
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")

@@ -20,7 +20,7 @@ from volc_pack.utils import credential_store as store
 from volc_pack.utils.client import ClientConfig
 from volc_pack.utils.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY, Fault
 
-AK = "AKLTexampleACCESSkey0123WXYZ"
+AK = "AKLTEXAMPLEaccessKEY0123WXYZ"
 SK = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA=="
 TOKEN = "STStoken-" + "t" * 200
 SECRETS = (SK, TOKEN, SANDBOX_SECRET_KEY, "wrong-secret-for-the-sandbox")
@@ -104,7 +104,7 @@ def test_save_then_status_then_delete(tmp_path):
 
 
 def test_status_reports_the_environment_and_that_it_shadows_the_stored_pair(tmp_path):
-    env = {"VOLC_ACCESSKEY": "AKLTfromTHEenvironment4242", "VOLC_SECRETKEY": SANDBOX_SECRET_KEY}
+    env = {"VOLC_ACCESSKEY": "AKLTfromEXAMPLEenvironment4242", "VOLC_SECRETKEY": SANDBOX_SECRET_KEY}
 
     async def scenario(s, path):
         await s.save({"access_key": AK, "secret_key": SK})
