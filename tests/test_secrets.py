@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 import erase as erase_cli
 
 # Random-looking, so that any 6-character fragment found anywhere can only have come from these values.
-ACCESS_KEY = "AKLTq7RzXw4Vb9Kp2Jd8TnM3"
+ACCESS_KEY = "AKLTq7RzXw4Vb9Kp2Jd8TnM"  # fake; short of the real-key pattern on purpose
 SECRET_KEY = "Sx9Qv2Lm7Np4Rt6Wy8HbZc3F"
 TOKEN = "STSq4Jf3Kd8Ls2Pq9Vx5Mz7Cn1Gh"
 FRAGMENT = 6
