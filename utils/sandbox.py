@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import ipaddress
 import secrets
 import signal
 import sys
@@ -31,6 +30,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from .client import is_loopback
 from .sandbox_checks import (ApiError, ImageInfo, InpaintJob, build_inpaint, build_saliency, check_req_key,
                              lenient_body, parse_body)
 from .sandbox_http import Handler, Reply, Server, read_body
@@ -102,7 +102,7 @@ class Sandbox:
 
     def __init__(self, access_key: str = SANDBOX_ACCESS_KEY, secret_key: str = SANDBOX_SECRET_KEY, *,
                  host: str = "127.0.0.1", port: int = 0, max_skew_seconds: int = 900) -> None:
-        if not _is_loopback(host):
+        if not is_loopback(host):
             raise ValueError(f"the stand-in only binds to loopback addresses, not {host!r}")
         self._keys = {access_key: secret_key}
         self._host, self._port, self.max_skew_seconds = host, port, max_skew_seconds
@@ -335,15 +335,6 @@ class Sandbox:
 
 def _request_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S") + secrets.token_hex(9).upper()
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 # --- CLI -------------------------------------------------------------------------------------------------------------
