@@ -146,15 +146,15 @@ def ru_maxrss_mb() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024.0
 
 
-def sandbox_credentials():
-    from volc_pack.utils.credentials import Credentials
-    from volc_pack.utils.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY
-    return Credentials(SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY, source="bench")
+def standin_credentials():
+    from volc_pack.utils.api.credentials import Credentials
+    from volc_pack.utils.standin import STANDIN_ACCESS_KEY, STANDIN_SECRET_KEY
+    return Credentials(STANDIN_ACCESS_KEY, STANDIN_SECRET_KEY, source="bench")
 
 
-def sandbox_client(endpoint: str, limit: int):
+def standin_client(endpoint: str, limit: int):
     """A VisualClient on the stand-in with its own concurrency bound (not the process-wide one)."""
-    from volc_pack.utils.client import ClientConfig, VisualClient
-    from volc_pack.utils.limiter import ProcessLimiter
-    return VisualClient(sandbox_credentials(), ClientConfig(endpoint=endpoint, read_timeout=120.0),
+    from volc_pack.utils.api.client import ClientConfig, VisualClient
+    from volc_pack.utils.api.limiter import ProcessLimiter
+    return VisualClient(standin_credentials(), ClientConfig(endpoint=endpoint, read_timeout=120.0),
                         limiter=ProcessLimiter(limit))

@@ -17,12 +17,12 @@ import time
 import httpx
 import numpy as np
 
-from common import ellipse_mask, photo_uint8, sandbox_client, sandbox_credentials, spoon_mask, to_float
+from common import ellipse_mask, photo_uint8, standin_client, standin_credentials, spoon_mask, to_float
 
-from volc_pack.utils.client import InpaintOptions
+from volc_pack.utils.api.client import InpaintOptions
 from volc_pack.utils.erase import EraseSettings, _prepare, erase_batch
-from volc_pack.utils.sandbox import Fault
-from volc_pack.utils.signing import sign_request
+from volc_pack.utils.standin import Fault
+from volc_pack.utils.api.signing import sign_request
 
 
 def _batch(images: int, size: int, obj: str) -> tuple[np.ndarray, np.ndarray]:
@@ -39,21 +39,21 @@ def small_object(width: int, height: int) -> np.ndarray:
     return ellipse_mask(width, height, width * 0.6, height * 0.45, width * 40 / 1024, height * 30 / 1024)
 
 
-def timed_batch(sandbox, images: int, variants: int, in_flight: int, latency: float, size: int,
+def timed_batch(standin, images: int, variants: int, in_flight: int, latency: float, size: int,
                 obj: str = "small") -> dict:
     stack, mask = _batch(images, size, obj)
     calls = images * variants
-    sandbox.clear()
-    sandbox.inject(Fault("latency", seconds=latency, times=calls, action="i2i_inpainting"))
-    client = sandbox_client(sandbox.endpoint, in_flight)
+    standin.clear()
+    standin.inject(Fault("latency", seconds=latency, times=calls, action="i2i_inpainting"))
+    client = standin_client(standin.endpoint, in_flight)
     settings = EraseSettings(variants=variants)
     started = time.perf_counter()
     out = asyncio.run(erase_batch(stack, mask, settings, client))
     wall = time.perf_counter() - started
-    sent = [r for r in sandbox.requests if r.req_key == "i2i_inpainting"]
-    if len(sent) != calls or sandbox.pending_faults() or any(r.http_status != 200 for r in sent):
+    sent = [r for r in standin.requests if r.req_key == "i2i_inpainting"]
+    if len(sent) != calls or standin.pending_faults() or any(r.http_status != 200 for r in sent):
         raise RuntimeError(f"expected {calls} delayed successful calls, the stand-in saw {len(sent)} "
-                           f"({sandbox.pending_faults()} faults left)")
+                           f"({standin.pending_faults()} faults left)")
     if out.images.shape != (calls, size, size, 3):
         raise RuntimeError(f"unexpected output shape {out.images.shape}")
     ideal = math.ceil(calls / in_flight) * latency
@@ -61,17 +61,17 @@ def timed_batch(sandbox, images: int, variants: int, in_flight: int, latency: fl
             "ratio": wall / ideal if ideal else float("inf")}
 
 
-def bare_http(sandbox, images: int, variants: int, in_flight: int, latency: float, size: int,
+def bare_http(standin, images: int, variants: int, in_flight: int, latency: float, size: int,
               obj: str = "small") -> dict:
     """The same calls with nothing around them: bodies prepared beforehand, a semaphore, httpx, JSON and base64
     decode of the answer; no preparation, no retry policy, no paste-back. What the stand-in and HTTP cost alone."""
     stack, mask = _batch(images, size, obj)
     settings = EraseSettings(variants=variants)
     preps = [_prepare(i, stack[i], mask[0], settings) for i in range(images)]
-    cred = sandbox_credentials()
-    url = f"{sandbox.endpoint}/?Action=Img2ImgInpainting&Version=2022-08-31"
-    sandbox.clear()
-    sandbox.inject(Fault("latency", seconds=latency, times=images * variants, action="i2i_inpainting"))
+    cred = standin_credentials()
+    url = f"{standin.endpoint}/?Action=Img2ImgInpainting&Version=2022-08-31"
+    standin.clear()
+    standin.inject(Fault("latency", seconds=latency, times=images * variants, action="i2i_inpainting"))
 
     async def main() -> None:
         gate = asyncio.Semaphore(in_flight)
@@ -92,7 +92,7 @@ def bare_http(sandbox, images: int, variants: int, in_flight: int, latency: floa
     started = time.perf_counter()
     asyncio.run(main())
     wall = time.perf_counter() - started
-    ok = [r for r in sandbox.requests if r.req_key == "i2i_inpainting" and r.http_status == 200]
+    ok = [r for r in standin.requests if r.req_key == "i2i_inpainting" and r.http_status == 200]
     if len(ok) != images * variants:
         raise RuntimeError(f"bare HTTP run: {len(ok)} of {images * variants} calls succeeded")
     ideal = math.ceil(images * variants / in_flight) * latency
@@ -100,15 +100,15 @@ def bare_http(sandbox, images: int, variants: int, in_flight: int, latency: floa
             "ratio": wall / ideal if ideal else float("inf")}
 
 
-def run(sandbox, *, images: int, variants: int, latency: float, size: int, seq_calls: int, reps: int) -> dict:
-    timed_batch(sandbox, 1, 1, 1, 0.0, size)  # warm-up: first-touch page faults, pools, threads
+def run(standin, *, images: int, variants: int, latency: float, size: int, seq_calls: int, reps: int) -> dict:
+    timed_batch(standin, 1, 1, 1, 0.0, size)  # warm-up: first-touch page faults, pools, threads
     ours, bare = [], []
     for _ in range(reps):  # interleaved, so load changes on the shared machine hit both alike
-        ours.append(timed_batch(sandbox, images, variants, 4, latency, size))
-        bare.append(bare_http(sandbox, images, variants, 4, latency, size))
+        ours.append(timed_batch(standin, images, variants, 4, latency, size))
+        bare.append(bare_http(standin, images, variants, 4, latency, size))
     median = lambda runs: sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]
     seq_variants = min(variants, seq_calls)
-    sequential = timed_batch(sandbox, max(1, seq_calls // seq_variants), seq_variants, 1, latency, size)
+    sequential = timed_batch(standin, max(1, seq_calls // seq_variants), seq_variants, 1, latency, size)
     scale = (images * variants) / sequential["calls"]
     return {"concurrent": median(ours), "concurrent_runs": [r["wall_s"] for r in ours], "bare": median(bare),
             "bare_runs": [r["wall_s"] for r in bare], "sequential": sequential,

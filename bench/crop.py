@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from common import ellipse_mask, photo_uint8, sandbox_client, to_float
+from common import ellipse_mask, photo_uint8, standin_client, to_float
 
 from volc_pack.utils.erase import EraseSettings, erase_batch
 
@@ -37,15 +37,15 @@ def outside_bit_exact(image: np.ndarray, out: np.ndarray, weights: np.ndarray) -
     return exact, changed
 
 
-def one(sandbox, image: np.ndarray, mask: np.ndarray, crop: bool) -> dict:
-    sandbox.clear()
-    client = sandbox_client(sandbox.endpoint, 4)
+def one(standin, image: np.ndarray, mask: np.ndarray, crop: bool) -> dict:
+    standin.clear()
+    client = standin_client(standin.endpoint, 4)
     settings = EraseSettings(crop=crop)
     gc.collect()
     started = time.perf_counter()
     result = asyncio.run(erase_batch(image[None], mask[None], settings, client))
     wall = time.perf_counter() - started
-    sent = [r for r in sandbox.requests if r.req_key == "i2i_inpainting"]
+    sent = [r for r in standin.requests if r.req_key == "i2i_inpainting"]
     if len(sent) != 1 or sent[0].http_status != 200:
         raise RuntimeError(f"expected one successful call, the stand-in saw {[(r.http_status, r.code) for r in sent]}")
     exact, changed = outside_bit_exact(image, result.images[0], result.masks[0])
@@ -60,14 +60,14 @@ def one(sandbox, image: np.ndarray, mask: np.ndarray, crop: bool) -> dict:
     return row
 
 
-def run(sandbox, width: int, height: int, reps: int) -> dict:
+def run(standin, width: int, height: int, reps: int) -> dict:
     image = to_float(photo_uint8(width, height, seed=8))
     mask = small_object(width, height)
-    one(sandbox, image, mask, True)  # warm-up: the first full-frame output of a process pays its page faults
+    one(standin, image, mask, True)  # warm-up: the first full-frame output of a process pays its page faults
     runs = {True: [], False: []}
     for _ in range(reps):  # interleaved, so load changes on the shared machine hit both alike
         for crop in (True, False):
-            runs[crop].append(one(sandbox, image, mask, crop))
+            runs[crop].append(one(standin, image, mask, crop))
     med = {crop: sorted(rs, key=lambda r: r["wall_s"])[len(rs) // 2] for crop, rs in runs.items()}
     cropped, whole = med[True], med[False]
     return {"width": width, "height": height, "mask_px": int(mask.sum()), "crop": cropped, "whole": whole, "reps": reps,

@@ -47,19 +47,19 @@ def child(size: int, variants: int) -> dict:
             "sent": "x".join(map(str, entries[0].get("sent_size") or []))}
 
 
-def run(sandbox, size: int, variants: int, timeout: float = 120.0) -> dict:
-    from common import sandbox_credentials
-    cred = sandbox_credentials()
-    env = {**os.environ, "VOLC_VISUAL_ENDPOINT": sandbox.endpoint, "VOLC_ACCESSKEY": cred.access_key,
+def run(standin, size: int, variants: int, timeout: float = 120.0) -> dict:
+    from common import standin_credentials
+    cred = standin_credentials()
+    env = {**os.environ, "VOLC_VISUAL_ENDPOINT": standin.endpoint, "VOLC_ACCESSKEY": cred.access_key,
            "VOLC_SECRETKEY": cred.secret_key, "VOLC_MAX_CONCURRENCY": "4"}
     env.pop("VOLC_SESSION_TOKEN", None)
-    sandbox.clear()
+    standin.clear()
     proc = subprocess.run([sys.executable, "-B", str(HERE / "memory.py"), str(size), str(variants)], env=env,
                           check=False, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise RuntimeError(f"memory child failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    calls = [r for r in sandbox.requests if r.req_key == "i2i_inpainting" and r.http_status == 200]
+    calls = [r for r in standin.requests if r.req_key == "i2i_inpainting" and r.http_status == 200]
     if not result["ok"] or len(calls) != variants:
         raise RuntimeError(f"memory child: ok={result['ok']}, {len(calls)} of {variants} calls succeeded")
     return {"size": size, "variants": variants, **result}

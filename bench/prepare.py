@@ -27,9 +27,10 @@ from PIL import Image, JpegImagePlugin
 
 from common import cpu_seconds, photo_uint8, spoon_mask, to_float, warm_malloc
 
-from volc_pack.utils import codec, erase, masks
-from volc_pack.utils.client import ClientConfig, InpaintOptions, VisualClient
-from volc_pack.utils.credentials import Credentials
+from volc_pack.utils import erase
+from volc_pack.utils.imaging import codec, masks
+from volc_pack.utils.api.client import ClientConfig, InpaintOptions, VisualClient
+from volc_pack.utils.api.credentials import Credentials
 
 
 class _Sent(Exception):

@@ -5,7 +5,7 @@
 
 Prints a table (machine facts in its header), then as the LAST line one JSON object with prepare_vs_floor,
 concurrency_vs_ideal, crop_upload_ratio, peak_rss_mb and extra keys. See bench/README.md for what each figure means.
-Everything runs against the local stand-in (utils/sandbox.py), started and stopped here; no files are written.
+Everything runs against the local stand-in (utils/standin.py), started and stopped here; no files are written.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import crop  # noqa: E402
 import memory  # noqa: E402
 import prepare  # noqa: E402
 
-from volc_pack.utils.sandbox import Sandbox  # noqa: E402
+from volc_pack.utils.standin import StandIn  # noqa: E402
 
 TARGETS = {"prepare_vs_floor": 1.3, "concurrency_vs_ideal": 1.1, "crop_upload_ratio": 0.1, "peak_rss_mb": 1536.0}
 
@@ -120,16 +120,16 @@ def main(argv: list[str] | None = None) -> int:
 
     fig1 = prepare.run(cfg["prepare"] + cfg["prepare_extra"], cfg["prepare_reps"])  # before the stand-in runs
     print("bench: 1/4 preparation done", flush=True)
-    with Sandbox() as sandbox:
-        fig4 = memory.run(sandbox, *cfg["memory"])
+    with StandIn() as standin:
+        fig4 = memory.run(standin, *cfg["memory"])
         print("bench: 2/4 memory done", flush=True)
-        fig2 = concurrency.run(sandbox, **cfg["conc"])
+        fig2 = concurrency.run(standin, **cfg["conc"])
         if cfg["conc_moderate"]:
             k = {key: cfg["conc"][key] for key in ("images", "variants", "latency", "size")}
-            fig2["moderate"] = concurrency.timed_batch(sandbox, in_flight=4, obj="spoon", **k)
-            fig2["moderate_bare"] = concurrency.bare_http(sandbox, in_flight=4, obj="spoon", **k)
+            fig2["moderate"] = concurrency.timed_batch(standin, in_flight=4, obj="spoon", **k)
+            fig2["moderate_bare"] = concurrency.bare_http(standin, in_flight=4, obj="spoon", **k)
         print("bench: 3/4 concurrency done", flush=True)
-        fig3 = crop.run(sandbox, *cfg["crop"], cfg["crop_reps"])
+        fig3 = crop.run(standin, *cfg["crop"], cfg["crop_reps"])
         print("bench: 4/4 crop done", flush=True)
     seconds = time.monotonic() - started
 

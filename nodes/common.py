@@ -4,8 +4,8 @@ from __future__ import annotations
 import torch
 
 from . import comfy_bridge
-from ..utils.client import ClientConfig, VisualClient
-from ..utils.errors import InputError
+from ..utils.api.client import ClientConfig, VisualClient
+from ..utils.api.errors import InputError
 from ..utils.validate import number
 
 TIMEOUT_MIN, TIMEOUT_MAX = 5.0, 600.0

@@ -7,9 +7,9 @@ import torch
 
 from . import comfy_bridge
 from .common import make_client, timeout_widget, to_numpy
-from ..utils.client import InpaintOptions, LogoInfo
+from ..utils.api.client import InpaintOptions, LogoInfo
 from ..utils.erase import MAX_SEED, EraseSettings, erase_batch
-from ..utils.errors import InputError
+from ..utils.api.errors import InputError
 from ..utils.validate import choice
 
 FALLBACKS = {"error": "error", "return original": "original"}

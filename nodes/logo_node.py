@@ -1,7 +1,7 @@
 """VolcengineLogoInfo: the API's optional watermark settings, as one small node feeding the eraser."""
 from __future__ import annotations
 
-from ..utils.client import LogoInfo
+from ..utils.api.client import LogoInfo
 from ..utils.validate import choice, number, text
 
 POSITIONS = ["bottom-right", "bottom-left", "top-left", "top-right"]

@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..utils import credential_store as store
-from ..utils import credentials as credentials_module
-from ..utils.credentials import resolve_credentials
-from ..utils.errors import CredentialsError, NetworkError, VolcError
+from ..utils.api import credential_store as store
+from ..utils.api import credentials as credentials_module
+from ..utils.api.credentials import resolve_credentials
+from ..utils.api.errors import CredentialsError, NetworkError, VolcError
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +231,7 @@ class CredentialRoutes:
         return self._json({"ok": True, **body})
 
     async def _run_check(self) -> dict[str, Any]:
-        from ..utils.client import ClientConfig, VisualClient
+        from ..utils.api.client import ClientConfig, VisualClient
 
         result: dict[str, Any] = {"outcome": OTHER, "message": "", "source": None, "key_hint": None,
                                   "request_id": None}

@@ -41,14 +41,14 @@ def main() -> int:
     args = parser.parse_args()
     pack = load_pack()
     try:
-        pack.utils.credentials.resolve_credentials()
-        use_sandbox = False
+        pack.utils.api.credentials.resolve_credentials()
+        use_standin = False
         print("Credentials found: calling the real Volcengine service (this is billed).")
-    except pack.utils.errors.CredentialsError:
-        use_sandbox = True
+    except pack.utils.api.errors.CredentialsError:
+        use_standin = True
         print("No credentials set: using the local stand-in endpoint (a classical fill, not the real model).")
     argv = [str(EXAMPLE), "--mask", str(EXAMPLE_MASK), "--out", str(args.out), "--variants", str(args.variants),
-            "--seed", "1"] + (["--sandbox"] if use_sandbox else [])
+            "--seed", "1"] + (["--stand-in"] if use_standin else [])
     code = erase.main(argv)
     if code == 0:
         afters = sorted(args.out.glob(f"{EXAMPLE.stem}_v*.png"))

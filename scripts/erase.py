@@ -5,7 +5,7 @@
 A mask file is white = erase; an image or mask file with transparency uses LoadImage's rule (transparent = erase),
 so a picture painted in ComfyUI's Mask Editor needs no separate mask. One --mask serves every image, or give one
 per image. Results go to DIR as <name>_v<k>.png plus report.json. Exit 0 on success, 1 with one message on failure.
-Honours VOLC_VISUAL_ENDPOINT, VOLC_ACCESSKEY, VOLC_SECRETKEY; --sandbox runs against the local stand-in instead.
+Honours VOLC_VISUAL_ENDPOINT, VOLC_ACCESSKEY, VOLC_SECRETKEY; --stand-in runs against the local stand-in instead.
 """
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--on-item-error", choices=["error", "return original"], default="error")
     p.add_argument("--on-empty-mask", choices=["return original", "error"], default="return original")
     p.add_argument("--timeout", type=float, default=120.0)
-    p.add_argument("--sandbox", action="store_true", help="run against a local stand-in endpoint (no credentials)")
+    p.add_argument("--stand-in", action="store_true", help="run against a local stand-in endpoint (no credentials)")
     args = p.parse_args(argv)
     if args.mask and len(args.mask) not in (1, len(args.images)):
         p.error(f"give one --mask, or one per image ({len(args.images)}); got {len(args.mask)}")
@@ -127,18 +127,18 @@ async def run(args: argparse.Namespace, errors_module) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     pack = load_pack()
-    from_errors = sys.modules[pack.__name__ + ".utils.errors"]
+    from_errors = sys.modules[pack.__name__ + ".utils.api.errors"]
     for path in [*args.images, *args.mask]:
         if not path.is_file():
             print(f"error: {path} does not exist.", file=sys.stderr)
             return 1
-    sandbox = None
-    if args.sandbox:
-        from volc_pack.utils.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY, Sandbox
+    standin = None
+    if args.stand_in:
+        from volc_pack.utils.standin import STANDIN_ACCESS_KEY, STANDIN_SECRET_KEY, StandIn
 
-        sandbox = Sandbox().start()
-        os.environ.update(VOLC_VISUAL_ENDPOINT=sandbox.endpoint, VOLC_ACCESSKEY=SANDBOX_ACCESS_KEY,
-                          VOLC_SECRETKEY=SANDBOX_SECRET_KEY)
+        standin = StandIn().start()
+        os.environ.update(VOLC_VISUAL_ENDPOINT=standin.endpoint, VOLC_ACCESSKEY=STANDIN_ACCESS_KEY,
+                          VOLC_SECRETKEY=STANDIN_SECRET_KEY)
         os.environ.pop("VOLC_SESSION_TOKEN", None)
     try:
         reports = asyncio.run(run(args, from_errors))
@@ -149,8 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc.strerror or exc} ({exc.filename or ''})", file=sys.stderr)
         return 1
     finally:
-        if sandbox is not None:
-            sandbox.stop()
+        if standin is not None:
+            standin.stop()
     for entry in reports:
         print(f"{entry['input']} -> {', '.join(entry['outputs'])}")
     print(f"report: {args.out / 'report.json'}")

@@ -142,12 +142,12 @@ def before_after(prompt: dict, results: dict) -> tuple[np.ndarray, np.ndarray, n
 def use_stand_in():
     """Start an in-process stand-in and point the pack at it, whatever credentials the shell holds."""
     pack = load_pack()
-    sandbox_mod = importlib.import_module(pack.__name__ + ".utils.sandbox")
-    sandbox = sandbox_mod.Sandbox().start()
-    os.environ.update(VOLC_VISUAL_ENDPOINT=sandbox.endpoint, VOLC_ACCESSKEY=sandbox_mod.SANDBOX_ACCESS_KEY,
-                      VOLC_SECRETKEY=sandbox_mod.SANDBOX_SECRET_KEY)
+    standin_mod = importlib.import_module(pack.__name__ + ".utils.standin")
+    standin = standin_mod.StandIn().start()
+    os.environ.update(VOLC_VISUAL_ENDPOINT=standin.endpoint, VOLC_ACCESSKEY=standin_mod.STANDIN_ACCESS_KEY,
+                      VOLC_SECRETKEY=standin_mod.STANDIN_SECRET_KEY)
     os.environ.pop("VOLC_SESSION_TOKEN", None)
-    return sandbox
+    return standin
 
 
 def make(name: str, width: int, mappings: dict, folder: Path = WORKFLOWS) -> Path:
@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out = args.out.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
     names = args.names or sorted(p.stem for p in (WORKFLOWS / "api").glob("*.json"))
-    sandbox = use_stand_in()
+    standin = use_stand_in()
     try:
         mappings = load_pack().NODE_CLASS_MAPPINGS
         for name in names:
@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             with Image.open(target) as im:
                 print(f"{target}: {im.width}x{im.height}, {target.stat().st_size} bytes")
     finally:
-        sandbox.stop()
+        standin.stop()
     return 0
 
 

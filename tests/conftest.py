@@ -20,28 +20,28 @@ import pytest  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def sandbox_server():
-    from volc_pack.utils.sandbox import Sandbox
+def standin_server():
+    from volc_pack.utils.standin import StandIn
 
-    with Sandbox() as server:
+    with StandIn() as server:
         yield server
 
 
 @pytest.fixture
-def sandbox(sandbox_server):
+def standin(standin_server):
     """The shared stand-in endpoint, with faults and records cleared for each test."""
-    sandbox_server.clear()
-    yield sandbox_server
-    sandbox_server.clear()
+    standin_server.clear()
+    yield standin_server
+    standin_server.clear()
 
 
 @pytest.fixture
-def sandbox_env(sandbox, monkeypatch):
+def standin_env(standin, monkeypatch):
     """Point everything that reads the environment (node, CLI) at the stand-in with its key pair."""
-    from volc_pack.utils.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY
+    from volc_pack.utils.standin import STANDIN_ACCESS_KEY, STANDIN_SECRET_KEY
 
-    monkeypatch.setenv("VOLC_VISUAL_ENDPOINT", sandbox.endpoint)
-    monkeypatch.setenv("VOLC_ACCESSKEY", SANDBOX_ACCESS_KEY)
-    monkeypatch.setenv("VOLC_SECRETKEY", SANDBOX_SECRET_KEY)
+    monkeypatch.setenv("VOLC_VISUAL_ENDPOINT", standin.endpoint)
+    monkeypatch.setenv("VOLC_ACCESSKEY", STANDIN_ACCESS_KEY)
+    monkeypatch.setenv("VOLC_SECRETKEY", STANDIN_SECRET_KEY)
     monkeypatch.delenv("VOLC_SESSION_TOKEN", raising=False)
-    return sandbox
+    return standin

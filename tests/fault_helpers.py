@@ -16,11 +16,11 @@ import pytest
 import torch
 import volc_pack
 from volc_pack.nodes import common as node_common
-from volc_pack.utils import client as client_module
-from volc_pack.utils import errors
-from volc_pack.utils.client import ClientConfig, InpaintOptions, VisualClient
+from volc_pack.utils.api import client as client_module
+from volc_pack.utils.api import errors
+from volc_pack.utils.api.client import ClientConfig, InpaintOptions, VisualClient
 from volc_pack.utils.erase import EraseSettings, erase_batch
-from volc_pack.utils.sandbox import Fault
+from volc_pack.utils.standin import Fault
 
 ERASE = volc_pack.NODE_CLASS_MAPPINGS["VolcengineInpaintErase"]
 SUBJECT = volc_pack.NODE_CLASS_MAPPINGS["VolcengineSubjectMask"]
@@ -72,20 +72,20 @@ def segment(image, **overrides):
     return subject, background, json.loads(report), time.monotonic() - started
 
 
-def settle(sandbox, quiet: float = 0.15, limit: float = 2.0) -> None:
+def settle(standin, quiet: float = 0.15, limit: float = 2.0) -> None:
     """Wait until requests abandoned by a cancelled call have reached the stand-in: one arriving after the next
     test injected its faults would consume them."""
     deadline, last = time.monotonic() + limit, -1
     while time.monotonic() < deadline:
-        count = sandbox.count()
+        count = standin.count()
         if count == last:
             return
         last = count
         time.sleep(quiet)
 
 
-def inpaint_count(sandbox) -> int:
-    return sandbox.count("i2i_inpainting")
+def inpaint_count(standin) -> int:
+    return standin.count("i2i_inpainting")
 
 
 def assert_clear(exc: BaseException, cls: type, code, fix: str) -> None:

@@ -19,8 +19,8 @@ import torch
 import volc_pack
 from PIL import Image
 from volc_pack.nodes import common as node_common
-from volc_pack.utils import errors
-from volc_pack.utils.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY, Fault
+from volc_pack.utils.api import errors
+from volc_pack.utils.standin import STANDIN_ACCESS_KEY, STANDIN_SECRET_KEY, Fault
 
 ROOT = Path(__file__).resolve().parent.parent
 import erase as erase_cli
@@ -36,7 +36,7 @@ SUBJECT = volc_pack.NODE_CLASS_MAPPINGS["VolcengineSubjectMask"]
 DEFAULTS = {name: spec[1]["default"] for name, spec in ERASE.INPUT_TYPES()["required"].items()
             if len(spec) > 1 and "default" in spec[1]}
 LOGGERS = ("", "httpx", "httpcore", "httpcore.connection", "httpcore.http11", "hpack", "h11", "asyncio",
-           "volc_pack", "volc_pack.utils.client", "volc_pack.utils.credentials", "volc_pack.nodes")
+           "volc_pack", "volc_pack.utils.api.client", "volc_pack.utils.api.credentials", "volc_pack.nodes")
 
 
 # --- the leak detector -------------------------------------------------------------------------------------------
@@ -49,7 +49,7 @@ class Secrets:
         self.values = {name: value for name, value in values.items() if value}
 
     def _fragments(self, value: str) -> list[str]:
-        if value in (SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY):
+        if value in (STANDIN_ACCESS_KEY, STANDIN_SECRET_KEY):
             return [value]
         return [value[i:i + FRAGMENT] for i in range(len(value) - FRAGMENT + 1)]
 
@@ -91,10 +91,10 @@ def all_logs(caplog):
 # --- environments --------------------------------------------------------------------------------------------------
 
 @pytest.fixture
-def good_env(sandbox_env, monkeypatch):
+def good_env(standin_env, monkeypatch):
     """The stand-in's key pair (accepted) with a distinctive session token."""
     monkeypatch.setenv("VOLC_SESSION_TOKEN", TOKEN)
-    return Secrets(access_key=SANDBOX_ACCESS_KEY, secret_key=SANDBOX_SECRET_KEY, token=TOKEN)
+    return Secrets(access_key=STANDIN_ACCESS_KEY, secret_key=STANDIN_SECRET_KEY, token=TOKEN)
 
 
 def closed_port() -> int:
@@ -183,13 +183,13 @@ NODE_PATHS = {
 }
 
 
-def prepare(kind: str, sandbox, monkeypatch, cleanup: list) -> Secrets:
+def prepare(kind: str, standin, monkeypatch, cleanup: list) -> Secrets:
     monkeypatch.setattr(node_common, "TIMEOUT_MIN", 0.1)  # lets "read-timeout" wait 0.4 s, not 5
     monkeypatch.setenv("VOLC_SESSION_TOKEN", TOKEN)
     if kind.startswith("good"):
-        secret = SECRET_KEY if kind == "good+bad-secret" else SANDBOX_SECRET_KEY
+        secret = SECRET_KEY if kind == "good+bad-secret" else STANDIN_SECRET_KEY
         monkeypatch.setenv("VOLC_SECRETKEY", secret)
-        return Secrets(access_key=SANDBOX_ACCESS_KEY, secret_key=secret, token=TOKEN)
+        return Secrets(access_key=STANDIN_ACCESS_KEY, secret_key=secret, token=TOKEN)
     monkeypatch.setenv("VOLC_ACCESSKEY", ACCESS_KEY)
     if kind == "bad-access-key-only":
         monkeypatch.delenv("VOLC_SECRETKEY")

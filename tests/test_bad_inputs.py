@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 import torch
 import volc_pack
-from volc_pack.utils.client import LogoInfo
-from volc_pack.utils.errors import InputError
+from volc_pack.utils.api.client import LogoInfo
+from volc_pack.utils.api.errors import InputError
 
 ERASE = volc_pack.NODE_CLASS_MAPPINGS["VolcengineInpaintErase"]
 SUBJECT = volc_pack.NODE_CLASS_MAPPINGS["VolcengineSubjectMask"]
@@ -64,16 +64,16 @@ def assert_input_error(exc: BaseException, names: str) -> None:
     assert exc.hint in str(exc) and "\n" not in str(exc)
 
 
-def expect_input_error(call, names: str, sandbox) -> InputError:
+def expect_input_error(call, names: str, standin) -> InputError:
     with pytest.raises(Exception) as info:
         call()
     assert_input_error(info.value, names)
-    assert sandbox.count() == 0, "no request may be sent for invalid input"
+    assert standin.count() == 0, "no request may be sent for invalid input"
     return info.value
 
 
-def requests(sandbox):
-    return [r for r in sandbox.requests if r.req_key == "i2i_inpainting"]
+def requests(standin):
+    return [r for r in standin.requests if r.req_key == "i2i_inpainting"]
 
 
 # --- invalid tensors: clear errors naming the input, before any request --------------------------------------------
@@ -104,9 +104,9 @@ INVALID_TENSORS = {
 
 
 @pytest.mark.parametrize("case", sorted(INVALID_TENSORS))
-def test_invalid_tensor_is_an_input_error_naming_it(sandbox_env, case):
+def test_invalid_tensor_is_an_input_error_naming_it(standin_env, case):
     image, mask, names = INVALID_TENSORS[case]
-    expect_input_error(lambda: erase(image, mask), names, sandbox_env)
+    expect_input_error(lambda: erase(image, mask), names, standin_env)
 
 
 @pytest.mark.parametrize("masks,names", [
@@ -115,9 +115,9 @@ def test_invalid_tensor_is_an_input_error_naming_it(sandbox_env, case):
                  id="second-of-two-empty"),
     pytest.param(torch.full((1, 64, 64), 0.49), r"mask for image 1 of 1 is empty", id="soft-mask-below-half"),
 ])
-def test_empty_mask_with_on_empty_mask_error_stops_before_any_request(sandbox_env, masks, names):
+def test_empty_mask_with_on_empty_mask_error_stops_before_any_request(standin_env, masks, names):
     error = expect_input_error(lambda: erase(photo(batch=masks.shape[0]), masks, on_empty_mask="error"), names,
-                               sandbox_env)
+                               standin_env)
     assert "on_empty_mask" in error.hint
 
 
@@ -162,9 +162,9 @@ INVALID_WIDGETS = {
 
 
 @pytest.mark.parametrize("case", sorted(INVALID_WIDGETS))
-def test_invalid_widget_value_is_an_input_error_naming_the_widget(sandbox_env, case):
+def test_invalid_widget_value_is_an_input_error_naming_the_widget(standin_env, case):
     widget, value = INVALID_WIDGETS[case]
-    expect_input_error(lambda: erase(photo(), box(), **{widget: value}), rf"^{widget}\b", sandbox_env)
+    expect_input_error(lambda: erase(photo(), box(), **{widget: value}), rf"^{widget}\b", standin_env)
 
 
 FIXED_WIDGETS = {
@@ -182,15 +182,15 @@ FIXED_WIDGETS = {
 
 
 @pytest.mark.parametrize("case", sorted(FIXED_WIDGETS))
-def test_invalid_widget_value_once_buggy(sandbox_env, case):
+def test_invalid_widget_value_once_buggy(standin_env, case):
     widget, value, _ = FIXED_WIDGETS[case]
-    expect_input_error(lambda: erase(photo(), box(), **{widget: value}), rf"^{widget}\b", sandbox_env)
+    expect_input_error(lambda: erase(photo(), box(), **{widget: value}), rf"^{widget}\b", standin_env)
 
 
-def test_integer_widgets_given_as_whole_floats_and_floats_as_ints_are_accepted(sandbox_env):
+def test_integer_widgets_given_as_whole_floats_and_floats_as_ints_are_accepted(standin_env):
     """JSON clients often send 1 for 1.0 (or 7.0 for 7): a number in range is used as is."""
     images, _, report = erase(photo(), box(), strength=1, scale=7, context=2)
-    (request,) = requests(sandbox_env)
+    (request,) = requests(standin_env)
     assert request.params["strength"] == 1 and request.params["scale"] == 7
     assert images.shape == (1, 64, 64, 3) and json.loads(report)[0]["status"] == "ok"
 
@@ -206,9 +206,9 @@ def test_integer_widgets_given_as_whole_floats_and_floats_as_ints_are_accepted(s
     pytest.param({"image": photo()[0]}, r"^image has shape", id="image-3d"),
     pytest.param({"image": photo().numpy()}, r"^image is a ndarray", id="image-numpy"),
 ])
-def test_subject_mask_invalid_input_is_named(sandbox_env, options, names):
+def test_subject_mask_invalid_input_is_named(standin_env, options, names):
     image = options.pop("image", photo(128, 128))
-    expect_input_error(lambda: segment(image, **options), names, sandbox_env)
+    expect_input_error(lambda: segment(image, **options), names, standin_env)
 
 
 @pytest.mark.parametrize("options,names", [
@@ -216,8 +216,8 @@ def test_subject_mask_invalid_input_is_named(sandbox_env, options, names):
     pytest.param({"grow": NAN}, r"^grow\b", id="grow-nan"),
     pytest.param({"refine_mask": ["none"]}, r"^refine_mask\b", id="refine_mask-list"),
 ])
-def test_subject_mask_invalid_input_once_buggy(sandbox_env, options, names):
-    expect_input_error(lambda: segment(photo(128, 128), **options), names, sandbox_env)
+def test_subject_mask_invalid_input_once_buggy(standin_env, options, names):
+    expect_input_error(lambda: segment(photo(128, 128), **options), names, standin_env)
 
 
 LOGO_OK = {"add_logo": True, "position": "top-left", "language": "English", "opacity": 0.5,
@@ -283,7 +283,7 @@ EQUIVALENT = {
 
 
 @pytest.mark.parametrize("case", sorted(EQUIVALENT))
-def test_odd_input_gives_the_same_result_as_its_clean_equivalent(sandbox_env, case):
+def test_odd_input_gives_the_same_result_as_its_clean_equivalent(standin_env, case):
     image, mask, ref_image, ref_mask = EQUIVALENT[case]
     images, paste_mask, report = erase(image, mask, seed=11)
     expected_images, expected_mask, expected_report = erase(ref_image, ref_mask, seed=11)
@@ -291,11 +291,11 @@ def test_odd_input_gives_the_same_result_as_its_clean_equivalent(sandbox_env, ca
     assert torch.equal(images, expected_images)
     assert torch.equal(paste_mask, expected_mask)
     assert json.loads(report)[0]["region"] == json.loads(expected_report)[0]["region"]
-    first, second = requests(sandbox_env)
+    first, second = requests(standin_env)
     assert first.images == second.images  # the very same picture and mask went over the wire
 
 
-def test_nan_and_inf_pixels_are_sanitised_outside_the_mask(sandbox_env):
+def test_nan_and_inf_pixels_are_sanitised_outside_the_mask(standin_env):
     image = photo(64, 64)
     image[0, 0, 0] = torch.tensor([NAN, INF, -INF])
     image[0, 63, 63] = torch.tensor([2.0, -1.0, NAN])
@@ -304,7 +304,7 @@ def test_nan_and_inf_pixels_are_sanitised_outside_the_mask(sandbox_env):
     assert images[0, 0, 0].tolist() == [0.0, 1.0, 0.0] and images[0, 63, 63].tolist() == [1.0, 0.0, 0.0]
 
 
-def test_same_aspect_mask_of_another_size_is_resized(sandbox_env):
+def test_same_aspect_mask_of_another_size_is_resized(standin_env):
     image = photo(120, 160)
     images, paste_mask, report = erase(image, box(60, 80, 15, 30, 20, 40), feather=0, dilate_size=0)
     item = json.loads(report)[0]
@@ -312,53 +312,53 @@ def test_same_aspect_mask_of_another_size_is_resized(sandbox_env):
     # The half-size box [15:30, 20:40] covers [30:60, 40:80] at full size (bilinear, cut at 0.5).
     assert paste_mask[0, 31:59, 41:79].min() == 1 and paste_mask[0].sum() <= 32 * 42
     assert paste_mask[0, :25].max() == 0 and paste_mask[0, :, :35].max() == 0
-    (request,) = requests(sandbox_env)
+    (request,) = requests(standin_env)
     picture, sent_mask = request.images
     assert (sent_mask.width, sent_mask.height) == (picture.width, picture.height)
 
 
-def test_mask_aspect_within_one_percent_is_accepted(sandbox_env):
+def test_mask_aspect_within_one_percent_is_accepted(standin_env):
     images, _, report = erase(photo(100, 200), box(100, 199, 40, 60, 80, 120))
     assert images.shape == (1, 100, 200, 3) and json.loads(report)[0]["status"] == "ok"
-    assert len(requests(sandbox_env)) == 1
+    assert len(requests(standin_env)) == 1
 
 
-def test_loadimage_placeholder_on_a_64px_image_is_a_real_empty_mask(sandbox_env):
+def test_loadimage_placeholder_on_a_64px_image_is_a_real_empty_mask(standin_env):
     image = photo(64, 64)
     images, paste_mask, report = erase(image, torch.zeros((1, 64, 64)))
     assert json.loads(report)[0]["status"] == "skipped" and torch.equal(images[0], image[0])
-    assert paste_mask.max() == 0 and sandbox_env.count() == 0
+    assert paste_mask.max() == 0 and standin_env.count() == 0
 
 
 @pytest.mark.parametrize("mask", [pytest.param(torch.full((1, 64, 64), NAN), id="all-nan"),
                                   pytest.param(torch.full((1, 64, 64), -1.0), id="all-negative"),
                                   pytest.param(torch.full((1, 64, 64), 0.49), id="all-just-below-half")])
-def test_mask_with_nothing_to_erase_returns_the_original_without_a_call(sandbox_env, mask):
+def test_mask_with_nothing_to_erase_returns_the_original_without_a_call(standin_env, mask):
     image = photo()
     images, paste_mask, report = erase(image, mask, variants=2)
     assert torch.equal(images[0], image[0]) and torch.equal(images[1], image[0]) and paste_mask.max() == 0
-    assert json.loads(report)[0]["status"] == "skipped" and sandbox_env.count() == 0
+    assert json.loads(report)[0]["status"] == "skipped" and standin_env.count() == 0
 
 
-def test_empty_mask_in_a_batch_skips_only_that_image(sandbox_env):
+def test_empty_mask_in_a_batch_skips_only_that_image(standin_env):
     image = photo(batch=2)
     images, paste_mask, report = erase(image, torch.cat([box(), torch.zeros((1, 64, 64))]))
     items = json.loads(report)
     assert [i["status"] for i in items] == ["ok", "skipped"]
     assert torch.equal(images[1], image[1]) and paste_mask[1].max() == 0 and paste_mask[0].max() == 1
-    assert len(requests(sandbox_env)) == 1
+    assert len(requests(standin_env)) == 1
 
 
-def test_full_mask_replaces_the_whole_image(sandbox_env):
+def test_full_mask_replaces_the_whole_image(standin_env):
     image = photo(100, 120)
     images, paste_mask, report = erase(image, torch.ones((1, 100, 120)))
     item = json.loads(report)[0]
     assert item["region"] == [0, 0, 120, 100] and item["sent_size"] == [120, 100]
     assert paste_mask.min() == 1 and (images - image).abs().mean() > 0.02
-    assert len(requests(sandbox_env)) == 1
+    assert len(requests(standin_env)) == 1
 
 
-def test_one_pixel_mask_is_sent_with_context(sandbox_env):
+def test_one_pixel_mask_is_sent_with_context(standin_env):
     image = photo(512, 512)
     mask = torch.zeros((1, 512, 512))
     mask[0, 100, 200] = 1.0
@@ -368,25 +368,25 @@ def test_one_pixel_mask_is_sent_with_context(sandbox_env):
     assert paste_mask[0, 100, 200] == 1
     outside = paste_mask[0] == 0
     assert torch.equal(images[0][outside], image[0][outside]) and outside.float().mean() > 0.95
-    (request,) = requests(sandbox_env)
+    (request,) = requests(standin_env)
     assert min(request.images[0].width, request.images[0].height) >= 64
 
 
 @pytest.mark.parametrize("height,width", [pytest.param(1, 1, id="1x1"), pytest.param(16, 16, id="16x16"),
                                           pytest.param(1, 300, id="1x300-line")])
-def test_tiny_images_are_scaled_up_to_the_api_minimum_and_back(sandbox_env, height, width):
+def test_tiny_images_are_scaled_up_to_the_api_minimum_and_back(standin_env, height, width):
     image = photo(height, width)
     images, paste_mask, report = erase(image, torch.ones((1, height, width)))
     assert images.shape == (1, height, width, 3) and torch.isfinite(images).all()
     assert paste_mask.shape == (1, height, width) and paste_mask.min() == 1
-    (request,) = requests(sandbox_env)
+    (request,) = requests(standin_env)
     picture, sent_mask = request.images
     assert min(picture.width, picture.height) >= 64 and (sent_mask.width, sent_mask.height) == \
         (picture.width, picture.height)
     assert json.loads(report)[0]["status"] == "ok"
 
 
-def test_10000x300_strip_with_a_full_width_mask_fits_the_api(sandbox_env):
+def test_10000x300_strip_with_a_full_width_mask_fits_the_api(standin_env):
     image = photo(300, 10000)
     mask = torch.zeros((1, 300, 10000))
     mask[0, 140:160, 100:9900] = 1.0
@@ -394,14 +394,14 @@ def test_10000x300_strip_with_a_full_width_mask_fits_the_api(sandbox_env):
     assert images.shape == (1, 300, 10000, 3)
     outside = paste_mask[0] == 0
     assert torch.equal(images[0][outside], image[0][outside])
-    (request,) = requests(sandbox_env)
+    (request,) = requests(standin_env)
     picture, sent_mask = request.images
     assert max(picture.width, picture.height) <= 4096 and min(picture.width, picture.height) >= 64
     assert picture.byte_size <= 5 * 1024 * 1024 and sent_mask.width == picture.width
     assert json.loads(report)[0]["sent_size"] == [picture.width, picture.height]
 
 
-def test_rgba_batch_with_variants_gives_rgb_outputs_in_order(sandbox_env):
+def test_rgba_batch_with_variants_gives_rgb_outputs_in_order(standin_env):
     image = photo(64, 64, batch=2, channels=4)
     image[..., 3] = 0.0  # fully transparent: alpha is ignored for the picture
     images, paste_mask, report = erase(image, box(), variants=2, seed=3)
@@ -412,13 +412,13 @@ def test_rgba_batch_with_variants_gives_rgb_outputs_in_order(sandbox_env):
     assert [v["seed"] for item in json.loads(report) for v in item["variants"]] == [3, 4, 3, 4]
 
 
-def test_uint8_image_tensor_is_scaled_or_named(sandbox_env):
+def test_uint8_image_tensor_is_scaled_or_named(standin_env):
     image = (photo() * 255).round().to(torch.uint8)
     try:
         images, paste_mask, _ = erase(image, box())
     except InputError as exc:
         assert_input_error(exc, r"^image\b")
-        assert sandbox_env.count() == 0
+        assert standin_env.count() == 0
     else:
         outside = paste_mask[0] == 0
         assert torch.allclose(images[0][outside], image[0].float()[outside] / 255)
@@ -436,13 +436,13 @@ def test_uint8_image_tensor_is_scaled_or_named(sandbox_env):
     pytest.param(torch.where(photo(90, 120) > 0.9, torch.tensor(NAN), photo(90, 120)), id="nan-pixels"),
     pytest.param(photo(300, 10000), id="10000x300"),
 ])
-def test_subject_mask_fits_odd_images_and_returns_input_sized_masks(sandbox_env, image):
+def test_subject_mask_fits_odd_images_and_returns_input_sized_masks(standin_env, image):
     subject, background, report = segment(image)
     height, width = image.shape[1:3]
     assert subject.shape == background.shape == (1, height, width) and subject.dtype == torch.float32
     assert torch.isfinite(subject).all() and torch.equal(background, 1.0 - subject)
     assert 0 <= subject.min() and subject.max() <= 1
-    (request,) = sandbox_env.requests
+    (request,) = standin_env.requests
     sent = request.images[0]
     assert 128 <= min(sent.width, sent.height) and max(sent.width, sent.height) <= 4096
     assert json.loads(report)[0]["size"] == [width, height] and not math.isnan(json.loads(report)[0][

@@ -15,7 +15,7 @@ import erase as cli  # noqa: E402
 INPUTS = ROOT / "workflows" / "inputs"
 
 
-def test_erases_the_bundled_example_and_writes_pngs_and_report(sandbox_env, tmp_path, capsys):
+def test_erases_the_bundled_example_and_writes_pngs_and_report(standin_env, tmp_path, capsys):
     code = cli.main([str(INPUTS / "coffee.png"), "--mask", str(INPUTS / "coffee_mask.png"), "--out", str(tmp_path),
                      "--variants", "2", "--seed", "3"])
     assert code == 0
@@ -37,15 +37,15 @@ def test_erases_the_bundled_example_and_writes_pngs_and_report(sandbox_env, tmp_
     assert "report.json" in capsys.readouterr().out
 
 
-def test_transparency_in_the_image_is_the_mask_like_loadimage(sandbox_env, tmp_path):
+def test_transparency_in_the_image_is_the_mask_like_loadimage(standin_env, tmp_path):
     assert cli.main([str(INPUTS / "coffee_painted.png"), "--out", str(tmp_path)]) == 0
-    (request,) = [r for r in sandbox_env.requests if r.req_key == "i2i_inpainting"]
+    (request,) = [r for r in standin_env.requests if r.req_key == "i2i_inpainting"]
     region = json.loads((tmp_path / "report.json").read_text())[0]["items"][0]["region"]
     x0, y0, x1, y1 = region
     assert x0 <= 318 and x1 >= 430 and y0 <= 52 and y1 >= 332  # the painted spoon is inside what was sent
 
 
-def test_failures_exit_1_with_one_clear_line(sandbox_env, tmp_path, capsys, monkeypatch):
+def test_failures_exit_1_with_one_clear_line(standin_env, tmp_path, capsys, monkeypatch):
     assert cli.main([str(tmp_path / "missing.png"), "--out", str(tmp_path)]) == 1
     assert "does not exist" in capsys.readouterr().err
     monkeypatch.setenv("VOLC_SECRETKEY", "wrong-secret-EXAMPLE")
@@ -55,9 +55,9 @@ def test_failures_exit_1_with_one_clear_line(sandbox_env, tmp_path, capsys, monk
     assert "wrong-secret-EXAMPLE" not in err[0]
 
 
-def test_sandbox_flag_needs_no_credentials(tmp_path, monkeypatch):
+def test_standin_flag_needs_no_credentials(tmp_path, monkeypatch):
     for name in ("VOLC_ACCESSKEY", "VOLC_SECRETKEY", "VOLC_SESSION_TOKEN", "VOLC_VISUAL_ENDPOINT"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert cli.main([str(INPUTS / "coffee_painted.png"), "--out", str(tmp_path / "out"), "--sandbox"]) == 0
+    assert cli.main([str(INPUTS / "coffee_painted.png"), "--out", str(tmp_path / "out"), "--stand-in"]) == 0
     assert (tmp_path / "out" / "coffee_painted_v1.png").is_file()

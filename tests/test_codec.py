@@ -1,4 +1,4 @@
-"""utils/codec.py: float -> uint8, JPEG/PNG encoding under a byte limit, mask PNGs, decoding, resizing."""
+"""utils/imaging/codec.py: float -> uint8, JPEG/PNG encoding under a byte limit, mask PNGs, decoding, resizing."""
 from __future__ import annotations
 
 import io
@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image, JpegImagePlugin
 
-from volc_pack.utils.codec import (MAX_IMAGE_BYTES, EncodedImage, decode_image, encode_image, encode_mask,
+from volc_pack.utils.imaging.codec import (MAX_IMAGE_BYTES, EncodedImage, decode_image, encode_image, encode_mask,
                                    resize_mask, resize_rgb, to_uint8)
-from volc_pack.utils.errors import InputError
+from volc_pack.utils.api.errors import InputError
 
 
 def _reference_uint8(x: np.ndarray) -> np.ndarray:

@@ -8,9 +8,9 @@ import stat
 from pathlib import Path
 
 import pytest
-from volc_pack.utils import credential_store as store
-from volc_pack.utils.credentials import resolve_credentials
-from volc_pack.utils.errors import CredentialsError
+from volc_pack.utils.api import credential_store as store
+from volc_pack.utils.api.credentials import resolve_credentials
+from volc_pack.utils.api.errors import CredentialsError
 
 AK = "AKLTEXAMPLEaccessKEY0123WXYZ"
 SK = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA=="
@@ -183,7 +183,7 @@ def test_load_reports_a_malformed_file_without_its_content(tmp_path, content):
 
 def assert_no_key_material(obj):
     text = json.dumps(obj, ensure_ascii=False)
-    for secret in (SK, TOKEN, AK, AK[:-4], "SANDBOXsecret"):
+    for secret in (SK, TOKEN, AK, AK[:-4], "STANDINsecret"):
         assert secret not in text
 
 
@@ -208,7 +208,7 @@ def test_status_of_a_stored_pair_shows_only_the_last_four_characters(tmp_path):
 def test_status_says_the_environment_shadows_the_stored_pair(tmp_path):
     path = tmp_path / "c.json"
     store.save(path, creds())
-    env = {"VOLC_ACCESSKEY": "AKLTfromENVIRONMENT7777", "VOLC_SECRETKEY": "SANDBOXsecret"}
+    env = {"VOLC_ACCESSKEY": "AKLTfromENVIRONMENT7777", "VOLC_SECRETKEY": "STANDINsecret"}
     got = store.status(env, tmp_path, path)
     assert (got["source"], got["key_hint"], got["stored_key_hint"], got["shadowed"]) == (
         "environment", "…7777", "…WXYZ", True)
@@ -242,7 +242,7 @@ def test_status_warns_when_the_file_became_readable_by_others(tmp_path):
 
 
 def test_status_defaults_to_the_path_the_integration_configured(tmp_path, monkeypatch):
-    from volc_pack.utils import credentials
+    from volc_pack.utils.api import credentials
 
     path = tmp_path / "c.json"
     store.save(path, creds())

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from volc_pack.utils.credentials import Credentials, resolve_credentials
-from volc_pack.utils.errors import CredentialsError
+from volc_pack.utils.api.credentials import Credentials, resolve_credentials
+from volc_pack.utils.api.errors import CredentialsError
 
 AK, SK, TOKEN = "AKLTenvEXAMPLEkey9876", "env-secret-EXAMPLE-xyz", "env-token-EXAMPLE"
 

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 import volc_pack
-from volc_pack.utils.errors import ContentReviewError, GhostFaceError, InputError
-from volc_pack.utils.sandbox import Fault
+from volc_pack.utils.api.errors import ContentReviewError, GhostFaceError, InputError
+from volc_pack.utils.standin import Fault
 
 NODE = volc_pack.NODE_CLASS_MAPPINGS["VolcengineInpaintErase"]
 DEFAULTS = {name: spec[1]["default"] for name, spec in NODE.INPUT_TYPES()["required"].items()
@@ -43,8 +43,8 @@ def run(image, mask, **overrides):
     return asyncio.run(NODE().erase(image, mask, **kwargs))
 
 
-def inpaint_requests(sandbox):
-    return [r for r in sandbox.requests if r.req_key == "i2i_inpainting"]
+def inpaint_requests(standin):
+    return [r for r in standin.requests if r.req_key == "i2i_inpainting"]
 
 
 # --- schema -------------------------------------------------------------------------------------------------------
@@ -89,7 +89,7 @@ def test_random_seed_forces_a_rerun_and_fixed_seed_does_not():
 
 # --- runs against the stand-in ---------------------------------------------------------------------------------
 
-def test_erases_inside_the_mask_and_keeps_every_other_pixel_bit_exact(sandbox_env):
+def test_erases_inside_the_mask_and_keeps_every_other_pixel_bit_exact(standin_env):
     image = photo(300, 400)
     images, paste_mask, report = run(image, box_mask(300, 400, 100, 160, 150, 230), feather=6)
     assert images.shape == (1, 300, 400, 3) and images.dtype == torch.float32
@@ -102,21 +102,21 @@ def test_erases_inside_the_mask_and_keeps_every_other_pixel_bit_exact(sandbox_en
     assert item["status"] == "ok" and item["variants"][0]["request_ids"][0]
 
 
-def test_variants_have_distinct_seeds_and_distinct_results(sandbox_env):
+def test_variants_have_distinct_seeds_and_distinct_results(standin_env):
     images, _, report = run(photo(128, 128), box_mask(128, 128, 40, 80, 40, 80), variants=4, seed=10)
-    seeds = sorted(r.params["seed"] for r in inpaint_requests(sandbox_env))
+    seeds = sorted(r.params["seed"] for r in inpaint_requests(standin_env))
     assert seeds == [10, 11, 12, 13] and images.shape[0] == 4
     assert all(not torch.equal(images[0], images[k]) for k in range(1, 4))
     assert [v["seed"] for v in json.loads(report)[0]["variants"]] == [10, 11, 12, 13]
 
 
-def test_every_option_reaches_the_api(sandbox_env):
+def test_every_option_reaches_the_api(standin_env):
     from volc_pack.nodes.logo_node import VolcengineLogoInfo
 
     (logo,) = VolcengineLogoInfo().build(True, "top-left", "English", 0.6, "AI")
     run(photo(100, 100), box_mask(100, 100, 30, 60, 30, 60), steps=20, strength=0.5, scale=9.5, dilate_size=5,
         quality="H", return_url=True, logo_info=logo, seed=77)
-    (request,) = inpaint_requests(sandbox_env)
+    (request,) = inpaint_requests(standin_env)
     assert {k: request.params[k] for k in ("steps", "strength", "scale", "dilate_size", "quality", "return_url",
                                            "seed")} == {"steps": 20, "strength": 0.5, "scale": 9.5,
                                                         "dilate_size": 5, "quality": "H", "return_url": True,
@@ -125,10 +125,10 @@ def test_every_option_reaches_the_api(sandbox_env):
                                            "logo_text_content": "AI"}
 
 
-def test_one_mask_is_broadcast_over_a_batch_and_equal_batches_pair_up(sandbox_env):
+def test_one_mask_is_broadcast_over_a_batch_and_equal_batches_pair_up(standin_env):
     images, _, _ = run(photo(96, 96, batch=2), box_mask(96, 96, 20, 40, 20, 40))
-    assert images.shape[0] == 2 and len(inpaint_requests(sandbox_env)) == 2
-    sandbox_env.clear()
+    assert images.shape[0] == 2 and len(inpaint_requests(standin_env)) == 2
+    standin_env.clear()
     masks = torch.cat([box_mask(400, 400, 10, 30, 10, 30), box_mask(400, 400, 300, 340, 300, 340)])
     _, paste_mask, report = run(photo(400, 400, batch=2), masks)
     regions = [item["region"] for item in json.loads(report)]
@@ -136,44 +136,44 @@ def test_one_mask_is_broadcast_over_a_batch_and_equal_batches_pair_up(sandbox_en
     assert paste_mask[1][320, 320] == 1 and paste_mask[0][320, 320] == 0
 
 
-def test_batch_mismatch_is_an_error_naming_both_sizes(sandbox_env):
+def test_batch_mismatch_is_an_error_naming_both_sizes(standin_env):
     with pytest.raises(InputError, match="3.*2|2.*3"):
         run(photo(64, 64, batch=3), box_mask(64, 64, 10, 20, 10, 20, batch=2))
-    assert not sandbox_env.requests
+    assert not standin_env.requests
 
 
-def test_empty_mask_returns_the_original_without_calling_the_api(sandbox_env):
+def test_empty_mask_returns_the_original_without_calling_the_api(standin_env):
     image = photo(80, 90)
     images, _, report = run(image, torch.zeros((1, 80, 90)), variants=2)
     assert torch.equal(images[0], image[0]) and torch.equal(images[1], image[0])
-    assert json.loads(report)[0]["status"] == "skipped" and not sandbox_env.requests
+    assert json.loads(report)[0]["status"] == "skipped" and not standin_env.requests
     with pytest.raises(InputError, match="empty"):
         run(image, torch.zeros((1, 80, 90)), on_empty_mask="error")
 
 
-def test_loadimage_empty_64px_mask_is_recognised_and_explained(sandbox_env):
+def test_loadimage_empty_64px_mask_is_recognised_and_explained(standin_env):
     with pytest.raises(InputError, match="(?i)alpha|mask editor"):
         run(photo(200, 300), torch.zeros((1, 64, 64)))
-    assert not sandbox_env.requests
+    assert not standin_env.requests
 
 
-def test_ghost_face_is_retried_with_new_seeds_then_succeeds(sandbox_env):
-    sandbox_env.inject(Fault("ghost_face", times=2))
+def test_ghost_face_is_retried_with_new_seeds_then_succeeds(standin_env):
+    standin_env.inject(Fault("ghost_face", times=2))
     _, _, report = run(photo(96, 96), box_mask(96, 96, 30, 60, 30, 60), seed=5, ghost_face_retries=2)
-    seeds = [r.params["seed"] for r in inpaint_requests(sandbox_env)]
+    seeds = [r.params["seed"] for r in inpaint_requests(standin_env)]
     assert len(seeds) == 3 and len(set(seeds)) == 3 and seeds[0] == 5
     variant = json.loads(report)[0]["variants"][0]
     assert variant["status"] == "ok" and variant["seeds"] == seeds
 
 
-def test_ghost_face_after_all_retries_errors_or_returns_the_original(sandbox_env):
+def test_ghost_face_after_all_retries_errors_or_returns_the_original(standin_env):
     image, mask = photo(96, 96), box_mask(96, 96, 30, 60, 30, 60)
-    sandbox_env.inject(Fault("ghost_face", times=10))
+    standin_env.inject(Fault("ghost_face", times=10))
     with pytest.raises(GhostFaceError):
         run(image, mask, ghost_face_retries=1)
-    assert len(inpaint_requests(sandbox_env)) == 2
-    sandbox_env.clear()
-    sandbox_env.inject(Fault("ghost_face", times=1))  # variant 2 fails once more than allowed: 0 retries
+    assert len(inpaint_requests(standin_env)) == 2
+    standin_env.clear()
+    standin_env.inject(Fault("ghost_face", times=1))  # variant 2 fails once more than allowed: 0 retries
     images, _, report = run(image, mask, variants=2, ghost_face_retries=0, on_ghost_face="return original")
     statuses = sorted(v["status"] for v in json.loads(report)[0]["variants"])
     assert statuses == ["ok", "original"]
@@ -181,8 +181,8 @@ def test_ghost_face_after_all_retries_errors_or_returns_the_original(sandbox_env
     assert torch.equal(images[kept], image[0])
 
 
-def test_a_failing_item_is_reported_and_the_others_kept_when_chosen(sandbox_env):
-    sandbox_env.inject(Fault("error", code=50411))
+def test_a_failing_item_is_reported_and_the_others_kept_when_chosen(standin_env):
+    standin_env.inject(Fault("error", code=50411))
     masks = torch.cat([box_mask(96, 96, 10, 30, 10, 30), box_mask(96, 96, 50, 90, 50, 90)])
     images, _, report = run(photo(96, 96, batch=2), masks, on_item_error="return original")
     items = json.loads(report)
@@ -191,14 +191,14 @@ def test_a_failing_item_is_reported_and_the_others_kept_when_chosen(sandbox_env)
     assert failed["error_type"] == "ContentReviewError" and "50411" in failed["error"]
 
 
-def test_when_every_call_fails_the_cause_is_raised_even_with_fallback(sandbox_env):
-    sandbox_env.inject(Fault("error", code=50411, times=2))
+def test_when_every_call_fails_the_cause_is_raised_even_with_fallback(standin_env):
+    standin_env.inject(Fault("error", code=50411, times=2))
     with pytest.raises(ContentReviewError):
         run(photo(64, 64, batch=2), box_mask(64, 64, 10, 30, 10, 30), on_item_error="return original")
-    assert len(inpaint_requests(sandbox_env)) == 2
+    assert len(inpaint_requests(standin_env)) == 2
 
 
-def test_cancel_in_comfyui_stops_waiting_within_a_second(sandbox_env, monkeypatch):
+def test_cancel_in_comfyui_stops_waiting_within_a_second(standin_env, monkeypatch):
     class InterruptProcessingException(Exception):
         pass
 
@@ -213,7 +213,7 @@ def test_cancel_in_comfyui_stops_waiting_within_a_second(sandbox_env, monkeypatc
     comfy.model_management.throw_exception_if_processing_interrupted = throw_exception_if_processing_interrupted
     monkeypatch.setitem(sys.modules, "comfy", comfy)
     monkeypatch.setitem(sys.modules, "comfy.model_management", comfy.model_management)
-    sandbox_env.inject(Fault("latency", seconds=5, times=4))
+    standin_env.inject(Fault("latency", seconds=5, times=4))
     threading.Timer(0.3, pressed.set).start()
     import time
 
@@ -224,7 +224,7 @@ def test_cancel_in_comfyui_stops_waiting_within_a_second(sandbox_env, monkeypatc
 
 
 @pytest.mark.parametrize("channels", [1, 4])
-def test_greyscale_and_rgba_inputs_give_rgb_outputs(sandbox_env, channels):
+def test_greyscale_and_rgba_inputs_give_rgb_outputs(standin_env, channels):
     image = photo(70, 90, channels=channels)
     images, paste_mask, _ = run(image, box_mask(70, 90, 20, 40, 20, 40))
     assert images.shape == (1, 70, 90, 3)
@@ -233,7 +233,7 @@ def test_greyscale_and_rgba_inputs_give_rgb_outputs(sandbox_env, channels):
     assert torch.equal(images[0][outside], expected[outside])
 
 
-def test_nan_and_non_contiguous_inputs_are_sanitised(sandbox_env):
+def test_nan_and_non_contiguous_inputs_are_sanitised(standin_env):
     image = photo(80, 160)
     image[0, 0, 0, 0] = float("nan")
     image[0, 1, 2, 1] = float("inf")
@@ -242,16 +242,16 @@ def test_nan_and_non_contiguous_inputs_are_sanitised(sandbox_env):
     assert torch.isfinite(images).all() and images[0, 0, 0, 0] == 0 and images[0, 1, 1, 1] == 1
 
 
-def test_out_of_range_widget_values_from_headless_clients_are_named(sandbox_env):
+def test_out_of_range_widget_values_from_headless_clients_are_named(standin_env):
     image, mask = photo(64, 64), box_mask(64, 64, 10, 30, 10, 30)
     for name, value in [("strength", 0.0), ("scale", 25.0), ("variants", 9), ("steps", 0), ("quality", "X"),
                         ("timeout", 1.0), ("on_ghost_face", "ignore"), ("dilate_size", -1)]:
         with pytest.raises(InputError, match=name):
             run(image, mask, **{name: value})
-    assert not sandbox_env.requests
+    assert not standin_env.requests
 
 
-def test_every_request_is_within_the_api_limits_whatever_the_input_size(sandbox_env):
+def test_every_request_is_within_the_api_limits_whatever_the_input_size(standin_env):
     """Random sizes 16..8192 (area capped to keep the test fast), crop on and off, tiny and huge masks."""
     rng = np.random.default_rng(2026)
     sizes = [(16, 16), (8192, 64), (64, 8192), (10000, 300), (300, 10000)]
@@ -265,7 +265,7 @@ def test_every_request_is_within_the_api_limits_whatever_the_input_size(sandbox_
         assert images.shape == (1, height, width, 3)
         outside = paste_mask[0] == 0
         assert torch.equal(images[0][outside], image[0][outside])
-    requests = inpaint_requests(sandbox_env)
+    requests = inpaint_requests(standin_env)
     assert len(requests) == len(sizes) and all(r.http_status == 200 for r in requests)
     for r in requests:
         picture, mask = r.images
@@ -275,7 +275,7 @@ def test_every_request_is_within_the_api_limits_whatever_the_input_size(sandbox_
         assert (mask.width, mask.height) == (picture.width, picture.height)
 
 
-def test_progress_bar_counts_finished_calls_in_comfyui(sandbox_env, monkeypatch):
+def test_progress_bar_counts_finished_calls_in_comfyui(standin_env, monkeypatch):
     updates, texts = [], []
 
     class ProgressBar:

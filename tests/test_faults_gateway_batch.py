@@ -6,16 +6,16 @@ from fault_helpers import *  # noqa: F401,F403  (helpers, fixtures and the modul
 
 # --- the gateway -------------------------------------------------------------------------------------------------
 
-def test_wrong_secret_key_is_signature_does_not_match(sandbox_env, monkeypatch):
+def test_wrong_secret_key_is_signature_does_not_match(standin_env, monkeypatch):
     monkeypatch.setenv("VOLC_SECRETKEY", "not-the-secret-of-this-key")
     exc, seconds = erase_fails(errors.GatewayAuthError)
     assert_clear(exc, errors.GatewayAuthError, "SignatureDoesNotMatch", "VOLC_SECRETKEY")
     assert exc.http_status == 401 and exc.request_id and seconds < 5
-    (seen,) = sandbox_env.requests
+    (seen,) = standin_env.requests
     assert not seen.signed and seen.code == "SignatureDoesNotMatch"
 
 
-def test_clock_off_by_an_hour_is_invalid_timestamp(sandbox_env, monkeypatch):
+def test_clock_off_by_an_hour_is_invalid_timestamp(standin_env, monkeypatch):
     real = client_module.sign_request
 
     def skewed(*args, **kwargs):
@@ -24,28 +24,28 @@ def test_clock_off_by_an_hour_is_invalid_timestamp(sandbox_env, monkeypatch):
     monkeypatch.setattr(client_module, "sign_request", skewed)
     exc, _ = erase_fails(errors.GatewayAuthError)
     assert_clear(exc, errors.GatewayAuthError, "InvalidTimestamp", "clock")
-    assert exc.http_status == 400 and sandbox_env.count() == 1
+    assert exc.http_status == 400 and standin_env.count() == 1
 
 
 @pytest.mark.parametrize("code,status,fix", [("InvalidTimestamp", 400, "clock.*NTP"),
                                              ("AccessDenied", 403, "IAM"),
                                              ("LackPolicy", 403, "IAM"),
                                              ("ServiceNotFound", 404, "VOLC_VISUAL_ENDPOINT")])
-def test_gateway_refusal_is_explained_and_not_retried(sandbox_env, code, status, fix):
-    sandbox_env.inject(Fault("gateway", code=code, times=3))
+def test_gateway_refusal_is_explained_and_not_retried(standin_env, code, status, fix):
+    standin_env.inject(Fault("gateway", code=code, times=3))
     exc, seconds = erase_fails(errors.GatewayAuthError)
     assert_clear(exc, errors.GatewayAuthError, code, fix)
     assert exc.http_status == status and exc.request_id and seconds < 5
-    assert sandbox_env.count() == 1 and sandbox_env.pending_faults() == 2
+    assert standin_env.count() == 1 and standin_env.pending_faults() == 2
 
 
-def test_gateway_refusal_of_one_variant_cancels_the_others_waits(sandbox_env):
+def test_gateway_refusal_of_one_variant_cancels_the_others_waits(standin_env):
     # The first request is refused; the other three variants sit in a 4 s latency and must be abandoned.
-    sandbox_env.inject(Fault("gateway", code="AccessDenied"), Fault("latency", seconds=4, times=3))
+    standin_env.inject(Fault("gateway", code="AccessDenied"), Fault("latency", seconds=4, times=3))
     exc, seconds = erase_fails(errors.GatewayAuthError, variants=4)
     assert exc.code == "AccessDenied" and seconds < 3
-    settle(sandbox_env)
-    assert sandbox_env.count() == 4 and sandbox_env.pending_faults() == 0
+    settle(standin_env)
+    assert standin_env.count() == 4 and standin_env.pending_faults() == 0
 
 
 # --- batches: one failing item -----------------------------------------------------------------------------------
@@ -67,9 +67,9 @@ ITEM_FAULTS = {
 
 
 @pytest.mark.parametrize("fault_id", sorted(ITEM_FAULTS))
-def test_one_failing_item_is_reported_and_the_others_kept(sandbox_env, fast_node_timeout, fault_id):
+def test_one_failing_item_is_reported_and_the_others_kept(standin_env, fast_node_timeout, fault_id):
     faults, options, error_type, text, fix, requests = ITEM_FAULTS[fault_id]
-    sandbox_env.inject(*faults)
+    standin_env.inject(*faults)
     images, paste_mask, report, seconds = erase(PAIR, PAIR_MASKS, on_item_error="return original", **options)
     assert seconds < 5
     assert sorted(item["status"] for item in report) == ["ok", "partial"]
@@ -86,24 +86,24 @@ def test_one_failing_item_is_reported_and_the_others_kept(sandbox_env, fast_node
     outside = paste_mask[kept] == 0
     assert torch.equal(images[kept][outside], PAIR[kept][outside])
     assert only_variant(report, kept)["status"] == "ok"
-    assert inpaint_count(sandbox_env) == requests
+    assert inpaint_count(standin_env) == requests
 
 
-def test_one_failing_item_without_fallback_raises_its_cause(sandbox_env):
-    sandbox_env.inject(Fault("error", code=50411))
+def test_one_failing_item_without_fallback_raises_its_cause(standin_env):
+    standin_env.inject(Fault("error", code=50411))
     exc, seconds = erase_fails(errors.ContentReviewError, PAIR, PAIR_MASKS, on_item_error="error")
     assert exc.code == 50411 and seconds < 5
-    settle(sandbox_env)
-    assert 1 <= inpaint_count(sandbox_env) <= 2
+    settle(standin_env)
+    assert 1 <= inpaint_count(standin_env) <= 2
 
 
-def test_report_counts_every_attempt_of_a_failed_item(sandbox_env):
-    sandbox_env.inject(Fault("error", code=50500, times=3))
+def test_report_counts_every_attempt_of_a_failed_item(standin_env):
+    standin_env.inject(Fault("error", code=50500, times=3))
     _, _, report, _ = erase(PAIR, PAIR_MASKS, on_item_error="return original")
     failed = next(item for item in report if item["status"] == "partial")
     variant = only_variant([failed])
     assert variant["attempts"] == 2 and variant["retries"] == ["50500"]
-    assert sum(only_variant(report, i)["attempts"] for i in range(2)) == inpaint_count(sandbox_env) == 4
+    assert sum(only_variant(report, i)["attempts"] for i in range(2)) == inpaint_count(standin_env) == 4
 
 
 # --- the subject-mask node ---------------------------------------------------------------------------------------
@@ -114,12 +114,12 @@ def subject_images(batch: int = 1, height: int = 140, width: int = 160) -> torch
     return image
 
 
-def test_subject_mask_empty_answer_in_a_batch_is_an_empty_mask_and_a_note(sandbox_env, monkeypatch):
+def test_subject_mask_empty_answer_in_a_batch_is_an_empty_mask_and_a_note(standin_env, monkeypatch):
     texts = []
     server = types.SimpleNamespace(PromptServer=types.SimpleNamespace(instance=types.SimpleNamespace(
         send_progress_text=lambda text, node_id: texts.append((text, node_id)))))
     monkeypatch.setitem(sys.modules, "server", server)
-    sandbox_env.inject(Fault("empty_mask"))
+    standin_env.inject(Fault("empty_mask"))
     subject, background, report, seconds = asyncio.run(_segment_with_id(subject_images(batch=2)))
     assert seconds < 5
     noted = [item["index"] for item in report if "note" in item]
@@ -129,7 +129,7 @@ def test_subject_mask_empty_answer_in_a_batch_is_an_empty_mask_and_a_note(sandbo
     assert subject[found].sum() > 0 and "note" not in report[found]
     assert report[empty]["subject_fraction"] == 0 and report[found]["subject_fraction"] > 0.05
     assert texts == [(f"No subject found in image(s) [{empty + 1}]: empty mask.", "9")]
-    assert sandbox_env.count("saliency_seg") == 2
+    assert standin_env.count("saliency_seg") == 2
 
 
 async def _segment_with_id(image):
@@ -138,19 +138,19 @@ async def _segment_with_id(image):
     return subject, background, json.loads(report), time.monotonic() - started
 
 
-def test_subject_mask_rate_limit_is_retried_and_counted_in_the_report(sandbox_env):
-    sandbox_env.inject(Fault("error", code=50429))
+def test_subject_mask_rate_limit_is_retried_and_counted_in_the_report(standin_env):
+    standin_env.inject(Fault("error", code=50429))
     subject, _, report, seconds = segment(subject_images())
     assert report[0]["attempts"] == 2 and subject.sum() > 0
-    assert sandbox_env.count("saliency_seg") == 2 and 0.5 <= seconds < 4
+    assert standin_env.count("saliency_seg") == 2 and 0.5 <= seconds < 4
 
 
-def test_subject_mask_wrong_size_answer_is_scaled_to_the_input(sandbox_env):
-    sandbox_env.inject(Fault("wrong_size"))
+def test_subject_mask_wrong_size_answer_is_scaled_to_the_input(standin_env):
+    standin_env.inject(Fault("wrong_size"))
     subject, background, report, _ = segment(subject_images(height=150, width=200))
     assert subject.shape == background.shape == (1, 150, 200) and report[0]["size"] == [200, 150]
     assert subject[0, 75, 100] > 0.5 and subject[0, 5, 5] < 0.5
-    assert sandbox_env.count("saliency_seg") == 1
+    assert standin_env.count("saliency_seg") == 1
 
 
 SUBJECT_ERRORS = {
@@ -165,23 +165,23 @@ SUBJECT_ERRORS = {
 
 
 @pytest.mark.parametrize("fault_id", sorted(SUBJECT_ERRORS))
-def test_subject_mask_errors_surface_clearly(sandbox_env, fault_id):
+def test_subject_mask_errors_surface_clearly(standin_env, fault_id):
     faults, cls, code, fix, requests = SUBJECT_ERRORS[fault_id]
-    sandbox_env.inject(*faults)
+    standin_env.inject(*faults)
     started = time.monotonic()
     with pytest.raises(cls) as info:
         segment(subject_images())
     assert_clear(info.value, cls, code, fix)
-    assert sandbox_env.count() == requests and time.monotonic() - started < 5
+    assert standin_env.count() == requests and time.monotonic() - started < 5
 
 
-def test_subject_mask_wrong_secret_is_named(sandbox_env, monkeypatch):
+def test_subject_mask_wrong_secret_is_named(standin_env, monkeypatch):
     monkeypatch.setenv("VOLC_SECRETKEY", "not-the-secret-of-this-key")
     with pytest.raises(errors.GatewayAuthError) as info:
         segment(subject_images(batch=2))
     assert_clear(info.value, errors.GatewayAuthError, "SignatureDoesNotMatch", "VOLC_SECRETKEY")
-    settle(sandbox_env)
-    assert 1 <= sandbox_env.count() <= 2
+    settle(standin_env)
+    assert 1 <= standin_env.count() <= 2
 
 
 # --- the CLI: one failing file of several ------------------------------------------------------------------------
@@ -196,14 +196,14 @@ def _painted(path, seed):
     return str(path)
 
 
-def test_cli_keeps_the_other_files_when_one_fails_and_return_original_is_chosen(sandbox_env, tmp_path, capsys):
+def test_cli_keeps_the_other_files_when_one_fails_and_return_original_is_chosen(standin_env, tmp_path, capsys):
     import erase as cli  # scripts/ is on sys.path (conftest)
 
-    sandbox_env.inject(Fault("error", code=50411))
+    standin_env.inject(Fault("error", code=50411))
     files = [_painted(tmp_path / "a.png", 1), _painted(tmp_path / "b.png", 2)]
     code = cli.main([*files, "--out", str(tmp_path / "out"), "--on-item-error", "return original"])
     assert code == 0, capsys.readouterr().err
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     statuses = sorted(entry["items"][0]["status"] for entry in report)
-    assert statuses == ["ok", "partial"] and inpaint_count(sandbox_env) == 2
+    assert statuses == ["ok", "partial"] and inpaint_count(standin_env) == 2
     assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == ["a_v1.png", "b_v1.png"]

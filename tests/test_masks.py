@@ -1,4 +1,4 @@
-"""utils/masks.py: batch/size alignment, binarisation, disk-shaped grow/erode, paste-back weights."""
+"""utils/imaging/masks.py: batch/size alignment, binarisation, disk-shaped grow/erode, paste-back weights."""
 from __future__ import annotations
 
 import time
@@ -6,8 +6,8 @@ import time
 import numpy as np
 import pytest
 
-from volc_pack.utils.errors import InputError
-from volc_pack.utils.masks import align_masks, binarize, grow, is_empty, paste_weights
+from volc_pack.utils.api.errors import InputError
+from volc_pack.utils.imaging.masks import align_masks, binarize, grow, is_empty, paste_weights
 
 
 def _distance_to(mask: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""utils/regions.py: boxes, context crop, fitting to the service limits, bit-exact paste-back."""
+"""utils/imaging/regions.py: boxes, context crop, fitting to the service limits, bit-exact paste-back."""
 from __future__ import annotations
 
 import math
@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from volc_pack.utils.errors import InputError
-from volc_pack.utils.regions import (Box, FitPlan, apply_fit, apply_fit_mask, context_box, mask_bbox, paste_back,
+from volc_pack.utils.api.errors import InputError
+from volc_pack.utils.imaging.regions import (Box, FitPlan, apply_fit, apply_fit_mask, context_box, mask_bbox, paste_back,
                                      plan_fit, undo_fit)
 
 

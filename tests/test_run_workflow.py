@@ -166,7 +166,7 @@ def test_execution_error_is_one_line_without_the_node_inputs(comfy, tmp_path, ca
     comfy.failure = [["execution_start", {"prompt_id": "p-1"}],
                      ["execution_error", {"prompt_id": "p-1", "node_id": "2", "node_type": "VolcengineInpaintErase",
                                           "exception_type": "/opt/ComfyUI/custom_nodes/comfyui-volcengine-inpainting"
-                                                            ".utils.errors.CredentialsError",
+                                                            ".utils.api.errors.CredentialsError",
                                           "exception_message": "No Volcengine credentials found.\n"
                                                                "Looked in: the environment, ~/.volc/credentials.",
                                           "traceback": ["Traceback ..."],

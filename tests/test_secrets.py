@@ -11,19 +11,19 @@ from secret_helpers import *  # noqa: F401,F403  (helpers, fixtures and the modu
 
 
 def test_the_leak_detector_finds_fragments_and_whole_public_keys():
-    secrets = Secrets(access_key=ACCESS_KEY, secret_key=SANDBOX_SECRET_KEY, token=TOKEN)
+    secrets = Secrets(access_key=ACCESS_KEY, secret_key=STANDIN_SECRET_KEY, token=TOKEN)
     assert secrets.found_in(f"x {ACCESS_KEY[5:12]} y") == ["access_key"]
-    assert secrets.found_in(f"Credential={SANDBOX_SECRET_KEY}") == ["secret_key"]
+    assert secrets.found_in(f"Credential={STANDIN_SECRET_KEY}") == ["secret_key"]
     assert secrets.found_in(TOKEN.lower()) == []  # case matters: fragments are exact
     assert secrets.found_in(f"key ending …{ACCESS_KEY[-4:]}, the secret of this access key") == []
 
 
 @pytest.mark.parametrize("path", list(NODE_PATHS))
-def test_erase_node_never_exposes_credentials(sandbox_env, monkeypatch, all_logs, path):
+def test_erase_node_never_exposes_credentials(standin_env, monkeypatch, all_logs, path):
     kind, faults, options, expected, batch = NODE_PATHS[path]
     cleanup: list = []
-    secrets = prepare(kind, sandbox_env, monkeypatch, cleanup)
-    sandbox_env.inject(*faults)
+    secrets = prepare(kind, standin_env, monkeypatch, cleanup)
+    standin_env.inject(*faults)
     try:
         call = ERASE().erase(photo(batch=batch), box(batch), **{**DEFAULTS, **options})
         if expected is None:
@@ -39,18 +39,18 @@ def test_erase_node_never_exposes_credentials(sandbox_env, monkeypatch, all_logs
             close()
     check_logs(secrets, all_logs)
     if kind.startswith("good") and expected is None:
-        assert all(r.has_session_token for r in sandbox_env.requests)  # the token really was in play
+        assert all(r.has_session_token for r in standin_env.requests)  # the token really was in play
         assert any(r.name.startswith("httpx") for r in all_logs.records)  # and the logs really were captured
     if path == "unknown-access-key":
         assert f"…{ACCESS_KEY[-4:]}" in str(info.value)  # the key is named by its last 4 characters only
 
 
-def test_subject_mask_node_never_exposes_credentials(sandbox_env, monkeypatch, all_logs):
-    secrets = prepare("good", sandbox_env, monkeypatch, [])
-    sandbox_env.inject(Fault("error", code=50429))
+def test_subject_mask_node_never_exposes_credentials(standin_env, monkeypatch, all_logs):
+    secrets = prepare("good", standin_env, monkeypatch, [])
+    standin_env.inject(Fault("error", code=50429))
     _, _, report = asyncio.run(SUBJECT().segment(photo(160, 160), "none", 0, 30.0))
     secrets.check("the subject report", report)
-    bad = prepare("bad", sandbox_env, monkeypatch, [])
+    bad = prepare("bad", standin_env, monkeypatch, [])
     with pytest.raises(errors.GatewayAuthError) as info:
         asyncio.run(SUBJECT().segment(photo(160, 160), "none", 0, 30.0))
     bad.check("the subject-mask exception", rendered_exception(info.value))
@@ -68,7 +68,7 @@ def test_subject_mask_node_never_exposes_credentials(sandbox_env, monkeypatch, a
                                  "session_token = %TOKEN%\n"}, id="volc-credentials-unknown-key"),
     pytest.param({"config": '{"ak": "%AK%", "sk": "%SK%"}'}, id="volc-config-unknown-key"),
 ])
-def test_credentials_from_files_never_leak(sandbox_env, monkeypatch, tmp_path, all_logs, files):
+def test_credentials_from_files_never_leak(standin_env, monkeypatch, tmp_path, all_logs, files):
     for name in ("VOLC_ACCESSKEY", "VOLC_SECRETKEY", "VOLC_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))

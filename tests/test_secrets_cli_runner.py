@@ -47,11 +47,11 @@ CLI_PATHS = {
 
 
 @pytest.mark.parametrize("path", list(CLI_PATHS))
-def test_cli_never_exposes_credentials(sandbox_env, monkeypatch, tmp_path, capsys, all_logs, path):
+def test_cli_never_exposes_credentials(standin_env, monkeypatch, tmp_path, capsys, all_logs, path):
     kind, faults, extra, exit_code = CLI_PATHS[path]
     cleanup: list = []
-    secrets = prepare(kind, sandbox_env, monkeypatch, cleanup)
-    sandbox_env.inject(*faults)
+    secrets = prepare(kind, standin_env, monkeypatch, cleanup)
+    standin_env.inject(*faults)
     images = [painted_png(tmp_path / "photo.png")]
     out = tmp_path / "out"
     if "@second" in extra:
@@ -90,9 +90,9 @@ def test_cli_never_exposes_credentials(sandbox_env, monkeypatch, tmp_path, capsy
 
 # --- run_workflow.py: the server's error messages come from our nodes ----------------------------------------------
 
-def node_failure(monkeypatch, sandbox) -> BaseException:
+def node_failure(monkeypatch, standin) -> BaseException:
     """A real failure of the erase node with distinctive credentials, as ComfyUI would catch it."""
-    monkeypatch.setenv("VOLC_ACCESSKEY", SANDBOX_ACCESS_KEY)
+    monkeypatch.setenv("VOLC_ACCESSKEY", STANDIN_ACCESS_KEY)
     monkeypatch.setenv("VOLC_SECRETKEY", SECRET_KEY)
     monkeypatch.setenv("VOLC_SESSION_TOKEN", TOKEN)
     try:
@@ -169,11 +169,11 @@ def run_workflow_module():
 
 
 @pytest.mark.parametrize("failure", ["wrong-secret-key", "access-denied", "half-key-pair"])
-def test_run_workflow_prints_node_errors_without_credentials(sandbox_env, monkeypatch, tmp_path, capsys, all_logs,
+def test_run_workflow_prints_node_errors_without_credentials(standin_env, monkeypatch, tmp_path, capsys, all_logs,
                                                              run_workflow_module, failure):
     monkeypatch.setattr(run_workflow_module, "POLL_SECONDS", 0.01)
     if failure == "access-denied":
-        sandbox_env.inject(Fault("gateway", code="AccessDenied"))
+        standin_env.inject(Fault("gateway", code="AccessDenied"))
     if failure == "half-key-pair":
         monkeypatch.setenv("VOLC_ACCESSKEY", ACCESS_KEY)
         monkeypatch.delenv("VOLC_SECRETKEY")
@@ -181,8 +181,8 @@ def test_run_workflow_prints_node_errors_without_credentials(sandbox_env, monkey
             asyncio.run(ERASE().erase(photo(), box(), **DEFAULTS))
         exc = info.value
     else:
-        exc = node_failure(monkeypatch, sandbox_env)
-    secrets = Secrets(access_key=ACCESS_KEY if failure == "half-key-pair" else SANDBOX_ACCESS_KEY,
+        exc = node_failure(monkeypatch, standin_env)
+    secrets = Secrets(access_key=ACCESS_KEY if failure == "half-key-pair" else STANDIN_ACCESS_KEY,
                       secret_key=SECRET_KEY, token=TOKEN)
     entry = comfy_error_entry(exc)
     secrets.check("what ComfyUI would store in /history", json.dumps(entry))

@@ -16,14 +16,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from volc_pack.nodes import settings_routes
 from volc_pack.nodes.settings_routes import CHECK_ROUTE, MAX_BODY_BYTES, ROUTE, cross_origin_reason
-from volc_pack.utils import credential_store as store
-from volc_pack.utils.client import ClientConfig
-from volc_pack.utils.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY, Fault
+from volc_pack.utils.api import credential_store as store
+from volc_pack.utils.api.client import ClientConfig
+from volc_pack.utils.standin import STANDIN_ACCESS_KEY, STANDIN_SECRET_KEY, Fault
 
 AK = "AKLTEXAMPLEaccessKEY0123WXYZ"
 SK = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA=="
 TOKEN = "STStoken-" + "t" * 200
-SECRETS = (SK, TOKEN, SANDBOX_SECRET_KEY, "wrong-secret-for-the-sandbox")
+SECRETS = (SK, TOKEN, STANDIN_SECRET_KEY, "wrong-secret-for-the-standin")
 
 
 class Session:
@@ -104,7 +104,7 @@ def test_save_then_status_then_delete(tmp_path):
 
 
 def test_status_reports_the_environment_and_that_it_shadows_the_stored_pair(tmp_path):
-    env = {"VOLC_ACCESSKEY": "AKLTfromEXAMPLEenvironment4242", "VOLC_SECRETKEY": SANDBOX_SECRET_KEY}
+    env = {"VOLC_ACCESSKEY": "AKLTfromEXAMPLEenvironment4242", "VOLC_SECRETKEY": STANDIN_SECRET_KEY}
 
     async def scenario(s, path):
         await s.save({"access_key": AK, "secret_key": SK})
@@ -273,36 +273,36 @@ def check(tmp_path, pair, *, faults=(), endpoint=None, environ=None):
     return run(scenario, tmp_path, **options)
 
 
-def test_check_works_with_the_stored_pair(tmp_path, sandbox):
-    body = check(tmp_path, (SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY), endpoint=sandbox.endpoint)
+def test_check_works_with_the_stored_pair(tmp_path, standin):
+    body = check(tmp_path, (STANDIN_ACCESS_KEY, STANDIN_SECRET_KEY), endpoint=standin.endpoint)
     assert body["outcome"] == "ok" and body["source"] == "ComfyUI settings"
-    assert body["key_hint"] == "…" + SANDBOX_ACCESS_KEY[-4:] and body["request_id"]
-    [request] = sandbox.requests
+    assert body["key_hint"] == "…" + STANDIN_ACCESS_KEY[-4:] and body["request_id"]
+    [request] = standin.requests
     assert request.signed and request.req_key == "saliency_seg" and request.images[0].width == 128
 
 
-def test_check_uses_the_environment_first(tmp_path, sandbox):
-    env = {"VOLC_ACCESSKEY": SANDBOX_ACCESS_KEY, "VOLC_SECRETKEY": SANDBOX_SECRET_KEY}
-    body = check(tmp_path, (AK, SK), endpoint=sandbox.endpoint, environ=env)
+def test_check_uses_the_environment_first(tmp_path, standin):
+    env = {"VOLC_ACCESSKEY": STANDIN_ACCESS_KEY, "VOLC_SECRETKEY": STANDIN_SECRET_KEY}
+    body = check(tmp_path, (AK, SK), endpoint=standin.endpoint, environ=env)
     assert body["outcome"] == "ok" and body["source"] == "environment"
 
 
-def test_check_unknown_access_key(tmp_path, sandbox):
-    body = check(tmp_path, (AK, SK), endpoint=sandbox.endpoint)
+def test_check_unknown_access_key(tmp_path, standin):
+    body = check(tmp_path, (AK, SK), endpoint=standin.endpoint)
     assert body["outcome"] == "key_not_found" and "does not know this access key" in body["message"]
     assert "WXYZ" in body["message"]
 
 
-def test_check_wrong_secret(tmp_path, sandbox):
-    body = check(tmp_path, (SANDBOX_ACCESS_KEY, "wrong-secret-for-the-sandbox"), endpoint=sandbox.endpoint)
+def test_check_wrong_secret(tmp_path, standin):
+    body = check(tmp_path, (STANDIN_ACCESS_KEY, "wrong-secret-for-the-standin"), endpoint=standin.endpoint)
     assert body["outcome"] == "signature_wrong" and "secret key does not belong" in body["message"]
 
 
 @pytest.mark.parametrize("fault", [Fault("gateway", code="AccessDenied"), Fault("gateway", code="LackPolicy"),
                                    Fault("error", code=50400)])
-def test_check_no_permission(tmp_path, sandbox, fault):
-    sandbox.inject(fault)
-    body = check(tmp_path, (SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY), endpoint=sandbox.endpoint)
+def test_check_no_permission(tmp_path, standin, fault):
+    standin.inject(fault)
+    body = check(tmp_path, (STANDIN_ACCESS_KEY, STANDIN_SECRET_KEY), endpoint=standin.endpoint)
     assert body["outcome"] == "no_permission" and "lacks permission" in body["message"]
     assert str(fault.code) in body["message"]
 
@@ -313,20 +313,20 @@ def test_check_network_failure(tmp_path):
     with socket.socket() as sock:  # a port that nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    body = check(tmp_path, (SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY), endpoint=f"http://127.0.0.1:{port}")
+    body = check(tmp_path, (STANDIN_ACCESS_KEY, STANDIN_SECRET_KEY), endpoint=f"http://127.0.0.1:{port}")
     assert body["outcome"] == "network" and "Could not connect" in body["message"]
 
 
-def test_check_other_errors_carry_the_errors_sentence(tmp_path, sandbox):
-    sandbox.inject(Fault("gateway", code="InvalidTimestamp"))
-    body = check(tmp_path, (SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY), endpoint=sandbox.endpoint)
+def test_check_other_errors_carry_the_errors_sentence(tmp_path, standin):
+    standin.inject(Fault("gateway", code="InvalidTimestamp"))
+    body = check(tmp_path, (STANDIN_ACCESS_KEY, STANDIN_SECRET_KEY), endpoint=standin.endpoint)
     assert body["outcome"] == "other" and "clock" in body["message"]
 
 
-def test_check_without_credentials(tmp_path, sandbox):
-    body = check(tmp_path, None, endpoint=sandbox.endpoint)
+def test_check_without_credentials(tmp_path, standin):
+    body = check(tmp_path, None, endpoint=standin.endpoint)
     assert body["outcome"] == "not_configured" and "No Volcengine credentials found" in body["message"]
-    assert sandbox.requests == []
+    assert standin.requests == []
 
 
 def test_check_refuses_arguments_and_non_json(tmp_path):
@@ -339,10 +339,10 @@ def test_check_refuses_arguments_and_non_json(tmp_path):
     run(scenario, tmp_path)
 
 
-def test_nothing_secret_reaches_the_log(tmp_path, sandbox, caplog):
+def test_nothing_secret_reaches_the_log(tmp_path, standin, caplog):
     caplog.set_level(logging.DEBUG)
-    check(tmp_path / "a", (SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY), endpoint=sandbox.endpoint)
-    check(tmp_path / "b", (SANDBOX_ACCESS_KEY, "wrong-secret-for-the-sandbox"), endpoint=sandbox.endpoint)
+    check(tmp_path / "a", (STANDIN_ACCESS_KEY, STANDIN_SECRET_KEY), endpoint=standin.endpoint)
+    check(tmp_path / "b", (STANDIN_ACCESS_KEY, "wrong-secret-for-the-standin"), endpoint=standin.endpoint)
 
     async def scenario(s, path):
         await s.save({"access_key": AK, "secret_key": SK, "session_token": TOKEN})
@@ -352,7 +352,7 @@ def test_nothing_secret_reaches_the_log(tmp_path, sandbox, caplog):
 
     run(scenario, tmp_path / "c")
     assert "Volcengine credentials check: ok" in caplog.text and "refused a cross-origin" in caplog.text
-    for secret in (*SECRETS, AK, SANDBOX_ACCESS_KEY):
+    for secret in (*SECRETS, AK, STANDIN_ACCESS_KEY):
         assert secret not in caplog.text
 
 
@@ -365,7 +365,7 @@ def test_install_does_nothing_without_comfyui(monkeypatch):
 
 
 def test_install_points_the_chain_at_the_user_directory_and_registers_once(tmp_path, monkeypatch):
-    from volc_pack.utils import credentials
+    from volc_pack.utils.api import credentials
 
     routes = web.RouteTableDef()
     fake_server = types.ModuleType("server")

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
-from volc_pack.utils.signing import canonical_query, parse_authorization, sign_request, verify_request
+from volc_pack.utils.api.signing import canonical_query, parse_authorization, sign_request, verify_request
 
 VECTORS = (Path(__file__).parent / "fixtures" / "sigv4-vectors.txt").read_text(encoding="utf-8")
 PINNED = datetime(2024, 3, 14, 11, 15, 38, tzinfo=timezone.utc)

@@ -342,7 +342,7 @@ def assert_erased_within(original: torch.Tensor, erased: torch.Tensor, paste_mas
     assert (erased != original).any(dim=-1).sum() > 1000  # and something was really repainted
 
 
-def test_painted_area_erases_the_spoon_only(sandbox_env):
+def test_painted_area_erases_the_spoon_only(standin_env):
     _prompt, seen, results = run_offline("erase_painted_area")
     original, spoon = results["1"]
     erased, paste_mask, report = results["2"]
@@ -350,11 +350,11 @@ def test_painted_area_erases_the_spoon_only(sandbox_env):
     assert torch.equal(seen["3"], erased) and torch.equal(seen["4"], erased) and seen["5"] == report
     assert_erased_within(original, erased, paste_mask)
     assert float(paste_mask[spoon > 0.5].min()) > 0  # the whole painted area is covered
-    assert seeds(report) == [42] and sandbox_env.count("i2i_inpainting") == 1
+    assert seeds(report) == [42] and standin_env.count("i2i_inpainting") == 1
 
 
 @pytest.mark.parametrize("name, slot", [("erase_subject", 0), ("erase_background", 1)])
-def test_subject_workflows_erase_the_chosen_side(sandbox_env, name, slot):
+def test_subject_workflows_erase_the_chosen_side(standin_env, name, slot):
     _, seen, results = run_offline(name)
     original = results["1"][0]
     subject, background, _ = results["2"]
@@ -366,10 +366,10 @@ def test_subject_workflows_erase_the_chosen_side(sandbox_env, name, slot):
     assert_erased_within(original, erased, paste_mask)
     chosen = results["2"][slot] > 0.5
     assert float(paste_mask[chosen].min()) > 0 and float(paste_mask[~chosen].mean()) < 0.5
-    assert sandbox_env.count("saliency_seg") == 1 and sandbox_env.count("i2i_inpainting") == 1
+    assert standin_env.count("saliency_seg") == 1 and standin_env.count("i2i_inpainting") == 1
 
 
-def test_four_variants_are_distinct_and_tiled(sandbox_env):
+def test_four_variants_are_distinct_and_tiled(standin_env):
     _, seen, results = run_offline("erase_four_variants")
     original = results["1"][0]
     variants, paste_masks, report = results["2"]
@@ -381,4 +381,4 @@ def test_four_variants_are_distinct_and_tiled(sandbox_env):
     grid = seen["11"]
     assert grid.shape == (1, 808, 1208, 3)
     assert torch.equal(grid[0, 408:, 608:], variants[3]) and torch.equal(grid[0, :400, :600], variants[0])
-    assert seeds(report) == [42, 43, 44, 45] and sandbox_env.count("i2i_inpainting") == 4
+    assert seeds(report) == [42, 43, 44, 45] and standin_env.count("i2i_inpainting") == 4

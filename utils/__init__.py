@@ -1,1 +1,1 @@
-"""Plain Python, no ComfyUI imports: signing, credentials, HTTP client, image codec, masks, regions, stand-in server."""
+"""Plain Python, no ComfyUI imports: the erase and segment pipelines and the widget specs on top of three parts."""

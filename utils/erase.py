@@ -14,13 +14,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .client import InpaintOptions, VisualClient
-from .codec import decode_image, encode_image, encode_mask, resize_rgb, sanitize_into, to_uint8
-from .errors import InputError, ServiceError, VolcError
-from .errors import NEW_SEED_CODES
+from .api.client import InpaintOptions, VisualClient
+from .imaging.codec import decode_image, encode_image, encode_mask, resize_rgb, sanitize_into, to_uint8
+from .api.errors import InputError, ServiceError, VolcError
+from .api.errors import NEW_SEED_CODES
 from .validate import choice, number
-from .masks import align_masks, binarize, grow, is_empty, paste_weights
-from .regions import Box, FitPlan, apply_fit, apply_fit_mask, context_box, paste_back, plan_fit, undo_fit
+from .imaging.masks import align_masks, binarize, grow, is_empty, paste_weights
+from .imaging.regions import Box, FitPlan, apply_fit, apply_fit_mask, context_box, paste_back, plan_fit, undo_fit
 
 MAX_SEED = 2**31 - 1
 

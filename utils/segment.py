@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from .client import VisualClient
-from .codec import encode_image, to_uint8
-from .errors import InputError, ServiceError
-from .masks import grow
+from .api.client import VisualClient
+from .imaging.codec import encode_image, to_uint8
+from .api.errors import InputError, ServiceError
+from .imaging.masks import grow
 from .validate import choice, number
-from .regions import apply_fit, plan_fit, undo_fit
+from .imaging.regions import apply_fit, plan_fit, undo_fit
 
 SALIENCY_MIN_SIDE, SALIENCY_MAX_SIDE = 128, 4096
 SALIENCY_MAX_BYTES = int(4.7 * 1024 * 1024 * 3 / 4)  # the 4.7 MB limit is on the base64 text

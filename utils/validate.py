@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from .errors import InputError
+from .api.errors import InputError
 
 
 def number(name: str, value: object, low: float, high: float, *, whole: bool = False) -> float | int:

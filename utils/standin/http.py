@@ -1,5 +1,5 @@
 """The HTTP plumbing of the stand-in endpoint: a threading server on loopback whose handler delegates to the
-Sandbox, can answer with a TCP reset, and whose open connections stop() can cut."""
+StandIn, can answer with a TCP reset, and whose open connections stop() can cut."""
 from __future__ import annotations
 
 import socket
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .sandbox_checks import ApiError
+from .checks import ApiError
 
 JSON_TYPE = "application/json; charset=utf-8"
 MAX_READ_BYTES = 64 * 1024 * 1024  # larger bodies are refused unread (50213) and the connection closed
@@ -52,10 +52,10 @@ class Handler(BaseHTTPRequestHandler):
             self.server.track(self.connection, False)
 
     def do_POST(self) -> None:  # noqa: N802 - http.server naming
-        self._send(self.server.sandbox._handle_post(self))
+        self._send(self.server.standin._handle_post(self))
 
     def do_GET(self) -> None:  # noqa: N802
-        self._send(self.server.sandbox._handle_get(self))
+        self._send(self.server.standin._handle_get(self))
 
     def _send(self, reply: Reply) -> None:
         self.close_connection = self.close_connection or reply.close
@@ -84,9 +84,9 @@ class Server(ThreadingHTTPServer):
     block_on_close = False  # stop() must not wait for sleeping "latency" handlers
     request_queue_size = 64
 
-    def __init__(self, address: tuple[str, int], sandbox: Any) -> None:
+    def __init__(self, address: tuple[str, int], standin: Any) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        self.sandbox = sandbox
+        self.standin = standin
         self._open: set[socket.socket] = set()
         self._resets: set[socket.socket] = set()
         self._conn_lock = threading.Lock()

@@ -1,8 +1,8 @@
 """The stand-in's faults, return_url, recording without secrets, parallel serving, lifecycle and the CLI."""
 from __future__ import annotations
 
-from sandbox_helpers import *  # noqa: F401,F403  (helpers, fixtures and the modules they use)
-from sandbox_helpers import _with, _without  # noqa: F401
+from standin_helpers import *  # noqa: F401,F403  (helpers, fixtures and the modules they use)
+from standin_helpers import _with, _without  # noqa: F401
 
 
 # --- faults --------------------------------------------------------------------------------------------------------
@@ -96,8 +96,8 @@ def test_reset_is_a_tcp_reset_not_a_clean_close(sb):
     sb.inject(Fault("reset"))
     url = f"{sb.endpoint}/?Action=Img2ImgInpainting&Version=2022-08-31"
     raw = json.dumps(body()).encode()
-    headers = sign_request("POST", url, {"Content-Type": "application/json"}, raw, SANDBOX_ACCESS_KEY,
-                           SANDBOX_SECRET_KEY)
+    headers = sign_request("POST", url, {"Content-Type": "application/json"}, raw, STANDIN_ACCESS_KEY,
+                           STANDIN_SECRET_KEY)
     head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
     request = f"POST {url[len(sb.endpoint):]} HTTP/1.1\r\n{head}Content-Length: {len(raw)}\r\n\r\n"
     address = urlsplit(sb.endpoint)
@@ -186,7 +186,7 @@ def test_records_describe_the_request_without_any_secret(sb):
     assert {k.lower() for k in first.headers} >= {"host", "x-date", "x-content-sha256"}
     assert not {k.lower() for k in first.headers} & {"authorization", "x-security-token"}
     text = repr(records)
-    for secret in (SANDBOX_SECRET_KEY, "another-secret-EXAMPLE", token, "Signature=", "HMAC-SHA256"):
+    for secret in (STANDIN_SECRET_KEY, "another-secret-EXAMPLE", token, "Signature=", "HMAC-SHA256"):
         assert secret not in text
 
 
@@ -227,13 +227,13 @@ def test_requests_are_served_in_parallel(sb):
 def test_only_loopback_hosts_are_allowed():
     for host in ("0.0.0.0", "192.168.1.20", "example.com", ""):
         with pytest.raises(ValueError):
-            Sandbox(host=host)
+            StandIn(host=host)
 
 
 def test_start_and_stop_are_quick_and_release_the_port():
     started = time.monotonic()
     for _ in range(5):
-        with Sandbox() as sb:
+        with StandIn() as sb:
             endpoint = sb.endpoint
             assert post(sb, b"{}").status_code == 400
         with pytest.raises(httpx.ConnectError):
@@ -244,7 +244,7 @@ def test_start_and_stop_are_quick_and_release_the_port():
 
 
 def test_stop_does_not_wait_for_a_sleeping_latency_fault():
-    sb = Sandbox().start()
+    sb = StandIn().start()
     sb.inject(Fault("latency", seconds=10))
     outcome = []
     worker = threading.Thread(target=lambda: outcome.append(_try_post(sb)))
@@ -266,7 +266,7 @@ def _try_post(sb):
 
 
 def test_cli_prints_the_export_line_and_serves():
-    process = subprocess.Popen([sys.executable, "-m", "utils.sandbox", "--port", "0", "--fault", "error:50429"],
+    process = subprocess.Popen([sys.executable, "-m", "utils.standin", "--port", "0", "--fault", "error:50429"],
                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
@@ -283,7 +283,7 @@ def test_cli_prints_the_export_line_and_serves():
                              line.strip())
         assert found, "no export line printed"
         endpoint, ak, sk = found.groups()
-        assert (ak, sk) == (SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY)
+        assert (ak, sk) == (STANDIN_ACCESS_KEY, STANDIN_SECRET_KEY)
 
         class Remote:  # post() only needs .endpoint
             pass

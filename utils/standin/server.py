@@ -12,7 +12,7 @@ matches saliency_seg). "reset", "latency" and "gateway" apply after authenticati
 others only once the body is valid, so an invalid request leaves them queued. A reset request is recorded with
 http_status None. Only verified requests have `signed` True. Nothing recorded holds a secret, token or signature.
 
-CLI: `python -m utils.sandbox [--host 127.0.0.1] [--port 8787] [--fault KIND[:ARG][/TIMES] ...]` from the repo root.
+CLI: `python -m utils.standin [--host 127.0.0.1] [--port 8787] [--fault KIND[:ARG][/TIMES] ...]` from the repo root.
 """
 from __future__ import annotations
 
@@ -30,18 +30,18 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .client import is_loopback
-from .sandbox_checks import (ApiError, ImageInfo, InpaintJob, build_inpaint, build_saliency, check_req_key,
+from ..api.client import is_loopback
+from .checks import (ApiError, ImageInfo, InpaintJob, build_inpaint, build_saliency, check_req_key,
                              lenient_body, parse_body)
-from .sandbox_http import Handler, Reply, Server, read_body
-from .sandbox_service import (GATEWAY_CODES, GatewayError, as_jpeg, authenticate, gateway_body, half_size, route,
+from .http import Handler, Reply, Server, read_body
+from .service import (GATEWAY_CODES, GatewayError, as_jpeg, authenticate, gateway_body, half_size, route,
                               run_inpaint, run_saliency, service_body, success_body)
 
-__all__ = ["SANDBOX_ACCESS_KEY", "SANDBOX_SECRET_KEY", "Fault", "ImageInfo", "Recorded", "Sandbox", "main"]
+__all__ = ["STANDIN_ACCESS_KEY", "STANDIN_SECRET_KEY", "Fault", "ImageInfo", "Recorded", "StandIn", "main"]
 
 # Public, documented example credentials: they only open this local stand-in.
-SANDBOX_ACCESS_KEY = "AKLTSANDBOXEXAMPLEACCESSKEY0000"
-SANDBOX_SECRET_KEY = "sandbox-EXAMPLE-secret-not-a-real-key"
+STANDIN_ACCESS_KEY = "AKLTSTANDINEXAMPLEACCESSKEY0000"
+STANDIN_SECRET_KEY = "standin-EXAMPLE-secret-not-a-real-key"
 
 FAULT_KINDS = ("latency", "error", "ghost_face", "gateway", "reset", "truncated_json", "bad_base64", "wrong_size",
                "expired_url", "empty_mask")
@@ -97,10 +97,10 @@ class Recorded:
     headers: dict[str, str] = field(default_factory=dict)  # without Authorization and X-Security-Token
 
 
-class Sandbox:
-    """The stand-in endpoint. `with Sandbox() as sb: ... sb.endpoint ...`; port 0 picks a free port."""
+class StandIn:
+    """The stand-in endpoint. `with StandIn() as sb: ... sb.endpoint ...`; port 0 picks a free port."""
 
-    def __init__(self, access_key: str = SANDBOX_ACCESS_KEY, secret_key: str = SANDBOX_SECRET_KEY, *,
+    def __init__(self, access_key: str = STANDIN_ACCESS_KEY, secret_key: str = STANDIN_SECRET_KEY, *,
                  host: str = "127.0.0.1", port: int = 0, max_skew_seconds: int = 900) -> None:
         if not is_loopback(host):
             raise ValueError(f"the stand-in only binds to loopback addresses, not {host!r}")
@@ -116,14 +116,14 @@ class Sandbox:
         self._stopping = threading.Event()
 
     def __repr__(self) -> str:
-        return f"Sandbox({self._endpoint() or 'stopped'})"
+        return f"StandIn({self._endpoint() or 'stopped'})"
 
     # --- lifecycle ---
     @property
     def endpoint(self) -> str:
         text = self._endpoint()
         if text is None:
-            raise RuntimeError("the sandbox is not running; call start() first")
+            raise RuntimeError("the standin is not running; call start() first")
         return text
 
     def _endpoint(self) -> str | None:
@@ -132,14 +132,14 @@ class Sandbox:
         host, port = self._server.server_address[:2]
         return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
-    def start(self) -> Sandbox:
+    def start(self) -> StandIn:
         if self._server is not None:
             return self
         self._stopping = threading.Event()
         host = "127.0.0.1" if self._host == "localhost" else self._host
         self._server = Server((host, self._port), self)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="volc-sandbox", daemon=True)
+                                        name="volc-standin", daemon=True)
         self._thread.start()
         return self
 
@@ -155,7 +155,7 @@ class Sandbox:
             thread.join(timeout=5)
         self._server = self._thread = None
 
-    def __enter__(self) -> Sandbox:
+    def __enter__(self) -> StandIn:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -359,7 +359,7 @@ def parse_fault(text: str) -> Fault:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m utils.sandbox", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m utils.standin", description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8787, help="port (default 8787; 0 = any free port)")
     parser.add_argument("--fault", action="append", default=[], metavar="KIND[:ARG][/TIMES]",
@@ -367,16 +367,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         faults = [parse_fault(text) for text in args.fault]
-        sandbox = Sandbox(host=args.host, port=args.port).start()
+        standin = StandIn(host=args.host, port=args.port).start()
     except (ValueError, OSError) as exc:
         parser.error(str(exc))
-    sandbox.inject(*faults)
-    print(f"Volcengine visual stand-in listening on {sandbox.endpoint}")
-    print(f"access key: {SANDBOX_ACCESS_KEY}")
-    print(f"secret key: {SANDBOX_SECRET_KEY}  (public example key; it only opens this stand-in)")
+    standin.inject(*faults)
+    print(f"Volcengine visual stand-in listening on {standin.endpoint}")
+    print(f"access key: {STANDIN_ACCESS_KEY}")
+    print(f"secret key: {STANDIN_SECRET_KEY}  (public example key; it only opens this stand-in)")
     print("Use it with:")
-    print(f"export VOLC_VISUAL_ENDPOINT={sandbox.endpoint} VOLC_ACCESSKEY={SANDBOX_ACCESS_KEY} "
-          f"VOLC_SECRETKEY={SANDBOX_SECRET_KEY}")
+    print(f"export VOLC_VISUAL_ENDPOINT={standin.endpoint} VOLC_ACCESSKEY={STANDIN_ACCESS_KEY} "
+          f"VOLC_SECRETKEY={STANDIN_SECRET_KEY}")
     print("Press Ctrl-C to stop.", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # terminate() stops cleanly too
     try:
@@ -385,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        sandbox.stop()
+        standin.stop()
     return 0
 
 

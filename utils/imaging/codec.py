@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from .errors import InputError
+from ..api.errors import InputError
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 MIN_SIDE = 64

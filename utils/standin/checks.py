@@ -1,7 +1,7 @@
 """Body, parameter and image validation for the stand-in endpoint, mapped to the service's error codes.
 
 Every check raises `ApiError(code, message)`; the message names the field and the problem the way a user can act on.
-Ranges the documentation leaves open are chosen here (see INPAINT_RANGES) and documented in the sandbox module.
+Ranges the documentation leaves open are chosen here (see INPAINT_RANGES) and documented in the standin module.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Shared helpers and fixtures of the stand-in tests (test_sandbox*.py import them with *)."""
+"""Shared helpers and fixtures of the stand-in tests (test_standin*.py import them with *)."""
 from __future__ import annotations
 
 import base64
@@ -22,9 +22,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from volc_pack.utils.sandbox import SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY, Fault, Sandbox
-from volc_pack.utils.sandbox_fill import dilate, inpaint
-from volc_pack.utils.signing import sign_request
+from volc_pack.utils.standin import STANDIN_ACCESS_KEY, STANDIN_SECRET_KEY, Fault, StandIn
+from volc_pack.utils.standin.fill import dilate, inpaint
+from volc_pack.utils.api.signing import sign_request
 
 ROOT = Path(__file__).resolve().parent.parent
 INPAINT = ("Img2ImgInpainting", "2022-08-31")
@@ -68,8 +68,8 @@ def body(image: bytes = IMAGE, mask: bytes = MASK, **params) -> dict:
     return {"req_key": "i2i_inpainting", "binary_data_base64": [b64(image), b64(mask)], **params}
 
 
-def post(sb: Sandbox, payload: dict | bytes, action: tuple[str, str] = INPAINT, *, ak: str = SANDBOX_ACCESS_KEY,
-         sk: str = SANDBOX_SECRET_KEY, token: str | None = None, now: datetime | None = None,
+def post(sb: StandIn, payload: dict | bytes, action: tuple[str, str] = INPAINT, *, ak: str = STANDIN_ACCESS_KEY,
+         sk: str = STANDIN_SECRET_KEY, token: str | None = None, now: datetime | None = None,
          region: str = "cn-north-1", edit=None, timeout: float = 20) -> httpx.Response:
     url = f"{sb.endpoint}/?Action={action[0]}&Version={action[1]}"
     raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
@@ -101,7 +101,7 @@ def subject_scene(width: int = 256, height: int = 192) -> tuple[np.ndarray, np.n
 
 @pytest.fixture(scope="module")
 def server():
-    with Sandbox() as sb:
+    with StandIn() as sb:
         yield sb
 
 
@@ -127,7 +127,7 @@ def assert_gateway(response: httpx.Response, code: str, code_n: int, status: int
     assert meta["Error"]["Code"] == code and meta["Error"]["CodeN"] == code_n and meta["Error"]["Message"]
     assert (meta["Action"], meta["Version"], meta["Service"], meta["Region"]) == (*action, "cv", "cn-north-1")
     assert meta["RequestId"]
-    assert SANDBOX_SECRET_KEY not in response.text
+    assert STANDIN_SECRET_KEY not in response.text
     return meta
 
 

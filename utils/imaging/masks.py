@@ -14,7 +14,7 @@ import math
 import numpy as np
 from PIL import Image
 
-from .errors import InputError
+from ..api.errors import InputError
 from .regions import Box, mask_bbox
 
 FEATHER_LEVELS = 4  # disk levels averaged into the feather ramp; a box blur turns the staircase into a slope

@@ -1,7 +1,7 @@
 """The stand-in endpoint over real HTTP on loopback: signed success, the fill, and the gateway's checks."""
 from __future__ import annotations
 
-from sandbox_helpers import *  # noqa: F401,F403  (helpers, fixtures and the modules they use)
+from standin_helpers import *  # noqa: F401,F403  (helpers, fixtures and the modules they use)
 
 
 # --- success and the fill ------------------------------------------------------------------------------------------
@@ -129,10 +129,10 @@ def test_gateway_messages_name_the_problem(sb):
 
 
 def test_clock_skew_limit_is_configurable():
-    with Sandbox(max_skew_seconds=5) as strict:
+    with StandIn(max_skew_seconds=5) as strict:
         late = datetime.now(timezone.utc) - timedelta(seconds=30)
         assert_gateway(post(strict, body(), now=late), "InvalidTimestamp", 100006, 400)
-    with Sandbox() as default:
+    with StandIn() as default:
         assert post(default, body(), now=late).status_code == 200
 
 

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 STORE_DIRNAME = "volcengine"
 STORE_FILENAME = "credentials.json"
-SOURCE_SETTINGS = "ComfyUI settings"  # the source name utils.credentials gives this file
+SOURCE_SETTINGS = "ComfyUI settings"  # the source name utils.api.credentials gives this file
 
 MAX_ACCESS_KEY = 128
 MAX_SECRET_KEY = 256
@@ -203,7 +203,7 @@ def status(environ: Mapping[str, str] | None = None, home: Path | None = None,
     configured/source/key_hint describe the key pair the nodes will use (source: "environment", "ComfyUI settings",
     a ~/.volc path, or None). stored/stored_key_hint describe this settings file, and shadowed says when a source
     earlier in the chain (the environment) wins over it. No secret, token or full access key is ever included.
-    stored_path None: the path the ComfyUI integration configured (utils.credentials.stored_credentials_path)."""
+    stored_path None: the path the ComfyUI integration configured (utils.api.credentials.stored_credentials_path)."""
     if stored_path is None:
         stored_path = _credentials.stored_credentials_path
     stored = Path(stored_path) if stored_path is not None else None

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .codec import MAX_SIDE, MIN_SIDE, resize_mask, resize_rgb, sanitize_into
-from .errors import InputError
+from ..api.errors import InputError
 
 MIN_CONTEXT_SIDE = 128  # a tiny object still gets some surroundings for the model to look at
 _BLEND_FLOATS = 1 << 20  # ~4 MB float32 temporaries per blended row chunk

@@ -1,8 +1,8 @@
 """The stand-in's body validation codes and its saliency segmentation."""
 from __future__ import annotations
 
-from sandbox_helpers import *  # noqa: F401,F403  (helpers, fixtures and the modules they use)
-from sandbox_helpers import _with, _without
+from standin_helpers import *  # noqa: F401,F403  (helpers, fixtures and the modules they use)
+from standin_helpers import _with, _without
 
 
 # --- validation ----------------------------------------------------------------------------------------------------

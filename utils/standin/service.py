@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .sandbox_checks import InpaintJob, SaliencyJob, to_rgb
-from .sandbox_fill import dilate, inpaint, saliency_mask
-from .signing import DATE_FORMAT, parse_authorization, verify_request
+from .checks import InpaintJob, SaliencyJob, to_rgb
+from .fill import dilate, inpaint, saliency_mask
+from ..api.signing import DATE_FORMAT, parse_authorization, verify_request
 
 SERVICE = "cv"
 REGION = "cn-north-1"

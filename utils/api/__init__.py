@@ -1,0 +1,1 @@
+"""The Volcengine API client: signing, credentials, HTTP with deadlines and retries, the concurrency bound, errors."""
