@@ -106,7 +106,10 @@ def run(standin, *, images: int, variants: int, latency: float, size: int, seq_c
     for _ in range(reps):  # interleaved, so load changes on the shared machine hit both alike
         ours.append(timed_batch(standin, images, variants, 4, latency, size))
         bare.append(bare_http(standin, images, variants, 4, latency, size))
-    median = lambda runs: sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]
+
+    def median(runs):
+        return sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]
+
     seq_variants = min(variants, seq_calls)
     sequential = timed_batch(standin, max(1, seq_calls // seq_variants), seq_variants, 1, latency, size)
     scale = (images * variants) / sequential["calls"]

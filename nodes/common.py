@@ -25,7 +25,8 @@ def make_client(timeout) -> VisualClient:
 def to_numpy(tensor: torch.Tensor, name: str):
     """Tensor -> float32 numpy without copying when it already is float32 on the CPU."""
     if not isinstance(tensor, torch.Tensor):
-        raise InputError(f"{name} is a {type(tensor).__name__}, not a tensor.", hint=f"Connect a {name.upper()} output.")
+        raise InputError(f"{name} is a {type(tensor).__name__}, not a tensor.",
+                         hint=f"Connect a {name.upper()} output.")
     if not (tensor.is_floating_point() or tensor.dtype == torch.bool) and (tensor.min() < 0 or tensor.max() > 1):
         # An integer tensor beyond 0/1 is most likely 0..255 pixels; reading it as 0..1 would send a white picture.
         raise InputError(f"{name} is a {tensor.dtype} tensor; ComfyUI's {name.upper()} is float in 0..1.",

@@ -26,7 +26,8 @@ from pack_loader import load_pack  # noqa: E402
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("images", nargs="+", type=Path, help="image files (PNG/JPEG/WebP...)")
-    p.add_argument("--mask", action="append", type=Path, default=[], help="mask file (white = erase); once, or once per image")
+    p.add_argument("--mask", action="append", type=Path, default=[],
+                   help="mask file (white = erase); once, or once per image")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--variants", type=int, default=1)
     p.add_argument("--seed", type=int, default=0, help="-1 = random")
@@ -107,7 +108,7 @@ async def run(args: argparse.Namespace, errors_module) -> list[dict]:
     if any(not isinstance(r, errors_module.VolcError) for r in failed) or (failed and len(failed) == len(results)):
         raise failed[0]
     reports = []
-    for path, image, result in zip(args.images, inputs, results):
+    for path, image, result in zip(args.images, inputs, results, strict=True):
         if isinstance(result, BaseException):
             images = image.expand(args.variants, *image.shape[1:])
             items = [{"index": 0, "status": "partial", "variants": [

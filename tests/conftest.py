@@ -4,19 +4,15 @@ Tests then import `volc_pack.utils.<module>`; absolute `utils`/`nodes` imports w
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(ROOT / "tests"))  # test helpers (samples.py); importlib mode adds nothing
-from pack_loader import load_pack  # noqa: E402
+from pack_loader import load_pack  # scripts/ and tests/ are on the path via pytest's `pythonpath` (pyproject.toml)
 
 load_pack()
 
+import pytest  # noqa: E402  (after the pack is loaded)
+
 
 # --- shared fixtures ---------------------------------------------------------------------------------------------
-import pytest  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,8 @@ def number(name: str, value: object, low: float, high: float, *, whole: bool = F
             raise InputError(f"{name} is {value!r}, not a whole number.", hint=f"Set {name} to a whole number.")
         value = int(value)
     if not low <= value <= high:
-        raise InputError(f"{name} is {value!r}, outside {low:g}..{high:g}.", hint=f"Set {name} within {low:g}..{high:g}.")
+        raise InputError(f"{name} is {value!r}, outside {low:g}..{high:g}.",
+                         hint=f"Set {name} within {low:g}..{high:g}.")
     return value
 
 

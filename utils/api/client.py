@@ -25,8 +25,8 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 from .credentials import Credentials, resolve_credentials
-from .errors import (ConnectFailedError, InputError, NetworkError, RateLimitError, RequestTimeoutError, ServiceError, VolcError,
-                     gateway_error, service_error)
+from .errors import (ConnectFailedError, InputError, NetworkError, RateLimitError, RequestTimeoutError, ServiceError,
+                     VolcError, gateway_error, service_error)
 from .limiter import LIMITER, ProcessLimiter
 from .signing import sign_request
 

@@ -49,7 +49,8 @@ def _signature(method: str, path: str, query: str, headers: Mapping[str, str], b
     signed = sorted((k.lower(), v) for k, v in headers.items() if _is_signed(k))
     names = ";".join(k for k, _ in signed)
     header_block = "".join(f"{k}:{v}\n" for k, v in signed)
-    canonical = "\n".join([method.upper(), quote(unquote(path or "/")), canonical_query(query), header_block, names, body_hash])
+    canonical = "\n".join([method.upper(), quote(unquote(path or "/")), canonical_query(query), header_block, names,
+                           body_hash])
     scope = f"{short_date}/{region}/{service}/request"
     to_sign = "\n".join([ALGORITHM, x_date, scope, hashlib.sha256(canonical.encode("utf-8")).hexdigest()])
     key = secret_key.encode("utf-8")

@@ -189,11 +189,11 @@ def _encode_predicted(img: Image.Image, sample: Image.Image, factor: float, max_
     None: nothing predicted to fit, use the full search."""
     for lo, hi, subsampling in ((JPEG_MIN_QUALITY_444, JPEG_BEST_QUALITY - 1, 0),
                                 (JPEG_MIN_QUALITY_420, JPEG_BEST_QUALITY, 2)):
-        q = _predict_quality(sample, factor, lo, hi, subsampling, max_bytes)
-        if q is None:
+        predicted = _predict_quality(sample, factor, lo, hi, subsampling, max_bytes)
+        if predicted is None:
             continue
         best = None
-        for q in range(q, max(lo, q - 2) - 1, -1):  # at most 3 tries down; a worse miss means a bad prediction
+        for q in range(predicted, max(lo, predicted - 2) - 1, -1):  # at most 3 tries down
             data = _jpeg(img, q, subsampling)
             if len(data) <= max_bytes:
                 best = (data, q)

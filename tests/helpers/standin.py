@@ -4,29 +4,17 @@ from __future__ import annotations
 import base64
 import io
 import json
-import queue
-import re
-import socket
-import struct
-import subprocess
-import sys
-import threading
-import time
-import zlib
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
-import pytest
-from PIL import Image, ImageCms
+from PIL import Image
 
-from volc_pack.utils.standin import STANDIN_ACCESS_KEY, STANDIN_SECRET_KEY, Fault, StandIn
-from volc_pack.utils.standin.fill import dilate, inpaint
+from volc_pack.utils.standin import STANDIN_ACCESS_KEY, STANDIN_SECRET_KEY, StandIn
 from volc_pack.utils.api.signing import sign_request
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 INPAINT = ("Img2ImgInpainting", "2022-08-31")
 CV = ("CVProcess", "2022-08-31")
 MIB = 1024 * 1024
@@ -68,10 +56,10 @@ def body(image: bytes = IMAGE, mask: bytes = MASK, **params) -> dict:
     return {"req_key": "i2i_inpainting", "binary_data_base64": [b64(image), b64(mask)], **params}
 
 
-def post(sb: StandIn, payload: dict | bytes, action: tuple[str, str] = INPAINT, *, ak: str = STANDIN_ACCESS_KEY,
+def post(standin: StandIn, payload: dict | bytes, action: tuple[str, str] = INPAINT, *, ak: str = STANDIN_ACCESS_KEY,
          sk: str = STANDIN_SECRET_KEY, token: str | None = None, now: datetime | None = None,
          region: str = "cn-north-1", edit=None, timeout: float = 20) -> httpx.Response:
-    url = f"{sb.endpoint}/?Action={action[0]}&Version={action[1]}"
+    url = f"{standin.endpoint}/?Action={action[0]}&Version={action[1]}"
     raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     headers = sign_request("POST", url, {"Content-Type": "application/json"}, raw, ak, sk, region=region,
                            session_token=token, now=now)
@@ -99,17 +87,8 @@ def subject_scene(width: int = 256, height: int = 192) -> tuple[np.ndarray, np.n
     return scene, truth
 
 
-@pytest.fixture(scope="module")
-def server():
-    with StandIn() as sb:
-        yield sb
 
 
-@pytest.fixture
-def sb(server):
-    server.clear()
-    yield server
-    server.clear()
 
 
 def assert_service_error(response: httpx.Response, code: int, status: int, word: str = "") -> dict:

@@ -7,7 +7,15 @@ pair, so success paths use that pair plus a distinctive VOLC_SESSION_TOKEN; fail
 """
 from __future__ import annotations
 
-from secret_helpers import *  # noqa: F401,F403  (helpers, fixtures and the modules they use)
+import asyncio
+import json
+import pytest
+import re
+import volc_pack
+from volc_pack.utils.api import errors
+from volc_pack.utils.standin import Fault, STANDIN_SECRET_KEY
+from helpers.secrets import (ACCESS_KEY, DEFAULTS, ERASE, NODE_PATHS, SECRET_KEY, SUBJECT, Secrets, TOKEN, box,
+                             check_logs, photo, prepare, rendered_exception)
 
 
 def test_the_leak_detector_finds_fragments_and_whole_public_keys():
@@ -120,5 +128,5 @@ def test_no_node_has_a_credential_like_input(node, monkeypatch):
     Secrets(access_key=ACCESS_KEY, secret_key=SECRET_KEY, token=TOKEN).check(f"{node}.INPUT_TYPES()",
                                                                              json.dumps(spec, default=repr))
     for section in spec.values():
-        for name, (kind, *rest) in section.items():
+        for name, (kind, *_) in section.items():
             assert kind != "PASSWORD" and not (kind == "STRING" and credential_like(name))

@@ -19,10 +19,11 @@ import torch
 import volc_pack
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / "workflows"
 INPUTS = WORKFLOWS / "inputs"
-CORE = json.loads((Path(__file__).parent / "fixtures" / "core_object_info.json").read_text(encoding="utf-8"))
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+CORE = json.loads((FIXTURES / "core_object_info.json").read_text(encoding="utf-8"))
 UI_FILES = sorted(WORKFLOWS.glob("*.json"))
 NAMES = [p.stem for p in UI_FILES]
 VIRTUAL = {"Note", "MarkdownNote"}  # front-end-only nodes: never sent to the server
@@ -127,7 +128,7 @@ def check_ui(workflow: dict) -> list[str]:
         sockets = [(n, k, opt) for n, (k, o, opt) in spec["inputs"].items() if not is_widget(k, o)]
         if [(s["name"], s["type"]) for s in node["inputs"]] != [(n, k) for n, k, _ in sockets]:
             problems.append(f"node {node['id']}: input slots differ from {node['type']}'s schema")
-        for socket, (name, _, optional) in zip(node["inputs"], sockets):
+        for socket, (name, _, optional) in zip(node["inputs"], sockets, strict=False):
             if socket.get("link") is None and not optional:
                 problems.append(f"node {node['id']}: required input {name} is not connected")
         if [o["type"] for o in node["outputs"]] != spec["outputs"]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import volc_pack
 
-LOCALES = Path(__file__).resolve().parent.parent / "locales"
+LOCALES = Path(__file__).resolve().parents[2] / "locales"
 LANGS = sorted(p.name for p in LOCALES.iterdir() if (p / "nodeDefs.json").is_file())
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

@@ -1,29 +1,22 @@
 """Shared helpers and fixtures of the secret-leak tests (test_secrets*.py import them with *)."""
 from __future__ import annotations
 
-import asyncio
-import gc
 import json
 import logging
-import re
 import socket
 import threading
 import traceback
-import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 import volc_pack
-from PIL import Image
 from volc_pack.nodes import common as node_common
 from volc_pack.utils.api import errors
 from volc_pack.utils.standin import STANDIN_ACCESS_KEY, STANDIN_SECRET_KEY, Fault
 
-ROOT = Path(__file__).resolve().parent.parent
-import erase as erase_cli
+ROOT = Path(__file__).resolve().parents[2]
 
 # Random-looking, so that any 6-character fragment found anywhere can only have come from these values.
 ACCESS_KEY = "AKLTq7RzXw4Vb9Kp2Jd8TnM"  # fake; short of the real-key pattern on purpose
@@ -81,20 +74,10 @@ def check_logs(secrets: Secrets, caplog) -> None:
     secrets.check("captured log text", caplog.text)
 
 
-@pytest.fixture
-def all_logs(caplog):
-    for name in LOGGERS:
-        caplog.set_level(logging.DEBUG, logger=name or None)
-    return caplog
 
 
 # --- environments --------------------------------------------------------------------------------------------------
 
-@pytest.fixture
-def good_env(standin_env, monkeypatch):
-    """The stand-in's key pair (accepted) with a distinctive session token."""
-    monkeypatch.setenv("VOLC_SESSION_TOKEN", TOKEN)
-    return Secrets(access_key=STANDIN_ACCESS_KEY, secret_key=STANDIN_SECRET_KEY, token=TOKEN)
 
 
 def closed_port() -> int:

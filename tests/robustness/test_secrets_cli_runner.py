@@ -1,7 +1,22 @@
 """No credential leaks through the CLI (output, files, PNG metadata) or the headless runner."""
 from __future__ import annotations
 
-from secret_helpers import *  # noqa: F401,F403  (helpers, fixtures and the modules they use)
+import asyncio
+import erase as erase_cli
+import gc
+import json
+import numpy as np
+import pytest
+import threading
+import traceback
+import warnings
+from PIL import Image
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from volc_pack.utils.api import errors
+from volc_pack.utils.standin import Fault, STANDIN_ACCESS_KEY
+from helpers.secrets import (ACCESS_KEY, DEFAULTS, ERASE, ROOT, SECRET_KEY, Secrets, TOKEN, box, check_logs, photo,
+                             prepare)
 
 
 # --- the CLI: stdout, stderr, every output file and PNG metadata ---------------------------------------------------

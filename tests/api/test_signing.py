@@ -12,13 +12,13 @@ import pytest
 
 from volc_pack.utils.api.signing import canonical_query, parse_authorization, sign_request, verify_request
 
-VECTORS = (Path(__file__).parent / "fixtures" / "sigv4-vectors.txt").read_text(encoding="utf-8")
+VECTORS = (Path(__file__).resolve().parents[1] / "fixtures" / "sigv4-vectors.txt").read_text(encoding="utf-8")
 PINNED = datetime(2024, 3, 14, 11, 15, 38, tzinfo=timezone.utc)
 
 
 def _vectors():
     for block in VECTORS.split("\nVECTOR ")[1:]:
-        def field(name):
+        def field(name, block=block):
             match = re.search(rf"^{name}\s*: (.*)$", block, re.M)
             return match.group(1).strip() if match else None
         yield pytest.param({

@@ -4,23 +4,14 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import socket
-import sys
 import time
-import types
-from datetime import datetime, timedelta, timezone
 
 import httpx
 import numpy as np
 import pytest
 import torch
 import volc_pack
-from volc_pack.nodes import common as node_common
-from volc_pack.utils.api import client as client_module
-from volc_pack.utils.api import errors
-from volc_pack.utils.api.client import ClientConfig, InpaintOptions, VisualClient
-from volc_pack.utils.erase import EraseSettings, erase_batch
-from volc_pack.utils.standin import Fault
+from volc_pack.utils.api.client import ClientConfig
 
 ERASE = volc_pack.NODE_CLASS_MAPPINGS["VolcengineInpaintErase"]
 SUBJECT = volc_pack.NODE_CLASS_MAPPINGS["VolcengineSubjectMask"]
@@ -106,17 +97,8 @@ def only_variant(report: list[dict], index: int = 0) -> dict:
     return variant
 
 
-@pytest.fixture
-def fast_node_timeout(monkeypatch):
-    """The timeout widget's minimum is 5 s; lower it so a read timeout through the node takes half a second."""
-    monkeypatch.setattr(node_common, "TIMEOUT_MIN", 0.1)
 
 
-@pytest.fixture
-def closed_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]  # bound, never listening, closed again: connections are refused
 
 
 @pytest.fixture

@@ -8,7 +8,15 @@ The node builds ClientConfig(read_timeout=timeout) only, so rate-limit backoff t
 """
 from __future__ import annotations
 
-from fault_helpers import *  # noqa: F401,F403  (helpers, fixtures and the modules they use)
+import asyncio
+import pytest
+import time
+import torch
+from volc_pack.utils.api import errors
+from volc_pack.utils.api.client import ClientConfig, InpaintOptions, VisualClient
+from volc_pack.utils.erase import EraseSettings, erase_batch
+from volc_pack.utils.standin import Fault
+from helpers.faults import FAST, IMAGE, MASK, assert_clear, erase, erase_fails, inpaint_count, only_variant
 
 
 # --- rate limits -------------------------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from volc_pack.utils.api.errors import InputError
-from volc_pack.utils.imaging.regions import (Box, FitPlan, apply_fit, apply_fit_mask, context_box, mask_bbox, paste_back,
-                                     plan_fit, undo_fit)
+from volc_pack.utils.imaging.regions import (Box, FitPlan, apply_fit, apply_fit_mask, context_box, mask_bbox,
+                                             paste_back, plan_fit, undo_fit)
 
 
 def _mask(h: int, w: int, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 KEYS = ("prepare_vs_floor", "concurrency_vs_ideal", "crop_upload_ratio", "peak_rss_mb")
 
 

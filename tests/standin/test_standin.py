@@ -1,13 +1,19 @@
 """The stand-in endpoint over real HTTP on loopback: signed success, the fill, and the gateway's checks."""
 from __future__ import annotations
 
-from standin_helpers import *  # noqa: F401,F403  (helpers, fixtures and the modules they use)
+import numpy as np
+import pytest
+import time
+from datetime import datetime, timedelta, timezone
+from volc_pack.utils.standin import StandIn
+from volc_pack.utils.standin.fill import dilate, inpaint
+from helpers.standin import CV, PHOTO, assert_gateway, body, box_mask, encode, post, result_image
 
 
 # --- success and the fill ------------------------------------------------------------------------------------------
 
-def test_signed_request_returns_jpeg_of_input_size_changing_only_the_hole(sb):
-    response = post(sb, body(seed=5, dilate_size=3))
+def test_signed_request_returns_jpeg_of_input_size_changing_only_the_hole(standin):
+    response = post(standin, body(seed=5, dilate_size=3))
     answer = response.json()
     assert response.status_code == 200 and answer["code"] == answer["status"] == 10000
     assert answer["message"] == "Success" and answer["data"]["request_id"] == answer["request_id"]
@@ -21,26 +27,26 @@ def test_signed_request_returns_jpeg_of_input_size_changing_only_the_hole(sb):
     assert np.abs(pixels[far] - PHOTO[far]).mean() < 3  # unmasked: the input, up to JPEG
     assert np.abs(pixels[hole] - PHOTO[hole]).mean() > 60  # the white block was erased ...
     assert pixels[hole].mean() < 200  # ... into the surrounding gradient's colours
-    (seen,) = sb.requests
+    (seen,) = standin.requests
     assert (seen.http_status, seen.code, seen.signed, seen.req_key) == (200, 10000, True, "i2i_inpainting")
 
 
-def test_same_seed_gives_identical_bytes_and_other_seeds_differ(sb):
-    first, again = (post(sb, body(seed=7)).json()["data"]["binary_data_base64"][0] for _ in range(2))
-    other = post(sb, body(seed=8)).json()["data"]["binary_data_base64"][0]
+def test_same_seed_gives_identical_bytes_and_other_seeds_differ(standin):
+    first, again = (post(standin, body(seed=7)).json()["data"]["binary_data_base64"][0] for _ in range(2))
+    other = post(standin, body(seed=8)).json()["data"]["binary_data_base64"][0]
     assert first == again and first != other
-    randoms = {post(sb, body(seed=-1)).json()["data"]["binary_data_base64"][0] for _ in range(2)}
+    randoms = {post(standin, body(seed=-1)).json()["data"]["binary_data_base64"][0] for _ in range(2)}
     assert len(randoms) == 2
 
 
-def test_dilate_size_grows_the_erased_area(sb):
+def test_dilate_size_grows_the_erased_area(standin):
     image = PHOTO.copy()
     image[14:58, 22:74] = 255  # the white block reaches 10 px beyond the mask on every side ...
     ring = np.zeros((96, 128), bool)
     ring[14:58, 22:74] = True
     ring[20:52, 28:68] = False  # ... and `ring` is its outer 6 px
     for dilate_size, erased in ((0, False), (10, True)):
-        out = np.asarray(result_image(post(sb, body(image=encode(image), dilate_size=dilate_size))), np.float32)
+        out = np.asarray(result_image(post(standin, body(image=encode(image), dilate_size=dilate_size))), np.float32)
         assert (out[ring].mean() < 200) == erased, dilate_size
 
 
@@ -60,7 +66,7 @@ def test_fill_without_hole_is_identity_and_fully_masked_image_is_still_filled():
     assert filled.shape == PHOTO.shape and 100 < filled.mean() < 156  # nothing known: grey plus texture
 
 
-def test_largest_image_is_served_quickly(sb):
+def test_largest_image_is_served_quickly(standin):
     ramp = (np.arange(4096) // 16).astype(np.uint8)
     big = np.empty((4096, 4096, 3), np.uint8)
     big[..., 0], big[..., 1], big[..., 2] = ramp[None, :], ramp[:, None], 90
@@ -68,7 +74,7 @@ def test_largest_image_is_served_quickly(sb):
     mask[1024:3072, 1024:3072] = 255
     payload = body(encode(big, "JPEG", quality=80), encode(mask, compress_level=1))
     started = time.monotonic()
-    response = post(sb, payload, timeout=30)
+    response = post(standin, payload, timeout=30)
     took = time.monotonic() - started
     assert response.status_code == 200 and result_image(response).size == (4096, 4096)
     assert took < 6  # ~1.5 s on 2 cores; generous for loaded CI machines
@@ -112,19 +118,20 @@ GATEWAY_CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(GATEWAY_CASES))
-def test_gateway_rejects_bad_authentication(sb, case):
+def test_gateway_rejects_bad_authentication(standin, case):
     kwargs, code, code_n, status = GATEWAY_CASES[case]
-    meta = assert_gateway(post(sb, body(), **kwargs), code, code_n, status)
+    meta = assert_gateway(post(standin, body(), **kwargs), code, code_n, status)
     assert "AKLTunknownEXAMPLEkeyZ9Q8" not in meta["Error"]["Message"]
-    (seen,) = sb.requests
+    (seen,) = standin.requests
     assert seen.code == code and seen.http_status == status and not seen.signed
 
 
-def test_gateway_messages_name_the_problem(sb):
-    assert "Z9Q8" in post(sb, body(), ak="AKLTunknownEXAMPLEkeyZ9Q8").json()["ResponseMetadata"]["Error"]["Message"]
-    changed = post(sb, body(), edit=lambda h, raw: raw + b" ").json()["ResponseMetadata"]["Error"]["Message"]
+def test_gateway_messages_name_the_problem(standin):
+    unknown = post(standin, body(), ak="AKLTunknownEXAMPLEkeyZ9Q8").json()
+    assert "Z9Q8" in unknown["ResponseMetadata"]["Error"]["Message"]
+    changed = post(standin, body(), edit=lambda h, raw: raw + b" ").json()["ResponseMetadata"]["Error"]["Message"]
     assert "X-Content-Sha256" in changed
-    unsigned = post(sb, body(), edit=_unsign_host).json()["ResponseMetadata"]["Error"]["Message"]
+    unsigned = post(standin, body(), edit=_unsign_host).json()["ResponseMetadata"]["Error"]["Message"]
     assert "host" in unsigned
 
 
@@ -137,9 +144,9 @@ def test_clock_skew_limit_is_configurable():
 
 
 @pytest.mark.parametrize("action", [("Foo", "2022-08-31"), ("Img2ImgInpainting", "2020-08-26"), ("", "")])
-def test_unknown_action_or_version_is_404(sb, action):
-    assert_gateway(post(sb, body(), action), "InvalidActionOrVersion", 100008, 404, action)
+def test_unknown_action_or_version_is_404(standin, action):
+    assert_gateway(post(standin, body(), action), "InvalidActionOrVersion", 100008, 404, action)
 
 
-def test_cvprocess_serves_inpainting_too(sb):
-    assert post(sb, body(), CV).json()["code"] == 10000
+def test_cvprocess_serves_inpainting_too(standin):
+    assert post(standin, body(), CV).json()["code"] == 10000

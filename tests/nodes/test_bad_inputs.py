@@ -176,7 +176,8 @@ FIXED_WIDGETS = {
     "steps-fractional": ("steps", 12.5, (
         "regression: a fractional steps passes validate and is sent; the service answers 50200 (InputRejectedError)")),
     "seed-fractional": ("seed", 3.5, "regression: a fractional seed is sent; the service answers 50200"),
-    "dilate_size-fractional": ("dilate_size", 7.5, "regression: a fractional dilate_size is sent; the service answers 50200"),
+    "dilate_size-fractional": ("dilate_size", 7.5,
+                               "regression: a fractional dilate_size is sent; the service answers 50200"),
     "on_item_error-list": ("on_item_error", ["error"], "regression: TypeError unhashable list in the FALLBACKS lookup"),
 }
 

@@ -1,8 +1,13 @@
 """The stand-in's body validation codes and its saliency segmentation."""
 from __future__ import annotations
 
-from standin_helpers import *  # noqa: F401,F403  (helpers, fixtures and the modules they use)
-from standin_helpers import _with, _without
+import numpy as np
+import pytest
+import struct
+import zlib
+from PIL import Image, ImageCms
+from helpers.standin import (CV, IMAGE, MASK, MIB, PHOTO, _with, _without, assert_service_error, b64, body, box_mask,
+                             encode, photo, post, result_image, saliency_body, subject_scene)
 
 
 # --- validation ----------------------------------------------------------------------------------------------------
@@ -85,62 +90,62 @@ BAD_PARAMS = [("steps", 0), ("steps", 51), ("steps", 12.0), ("steps", "30"), ("s
 
 
 @pytest.mark.parametrize("case", sorted(VALIDATION_CASES))
-def test_body_validation_codes(sb, case):
+def test_body_validation_codes(standin, case):
     make, code, word = VALIDATION_CASES[case]
-    assert_service_error(post(sb, make()), code, 400, word)
-    (seen,) = sb.requests
+    assert_service_error(post(standin, make()), code, 400, word)
+    (seen,) = standin.requests
     assert seen.code == code and seen.http_status == 400 and seen.signed
 
 
 @pytest.mark.parametrize("name,value", BAD_PARAMS, ids=[f"{n}={v!r}" for n, v in BAD_PARAMS])
-def test_parameter_out_of_range_or_wrong_type_is_50200(sb, name, value):
-    assert_service_error(post(sb, body(**{name: value})), 50200, 400, name)
+def test_parameter_out_of_range_or_wrong_type_is_50200(standin, name, value):
+    assert_service_error(post(standin, body(**{name: value})), 50200, 400, name)
 
 
-def test_parameter_edges_and_grey_mask_variants_are_accepted(sb):
+def test_parameter_edges_and_grey_mask_variants_are_accepted(standin):
     logo = {"add_logo": True, "position": 3, "language": 1, "opacity": 0.0, "logo_text_content": "demo"}
     for params in [dict(steps=1, strength=0.1, scale=1, seed=-1, dilate_size=0, quality="H"),
                    dict(steps=50, strength=1.0, scale=20.0, seed=2**40, dilate_size=100, quality="L"),
                    dict(logo_info=logo, return_url=False, quality="M", seed=None)]:
-        assert post(sb, body(**params)).json()["code"] == 10000, params
+        assert post(standin, body(**params)).json()["code"] == 10000, params
     opaque = np.dstack([box_mask()] * 3 + [np.full((96, 128), 255, np.uint8)])
     for mask in (encode(np.dstack([box_mask()] * 3)), encode(opaque)):
-        assert post(sb, body(mask=mask)).json()["code"] == 10000
-    assert post(sb, body(image=encode(PHOTO, "JPEG"))).json()["code"] == 10000
+        assert post(standin, body(mask=mask)).json()["code"] == 10000
+    assert post(standin, body(image=encode(PHOTO, "JPEG"))).json()["code"] == 10000
 
 
 # --- saliency ------------------------------------------------------------------------------------------------------
 
-def test_saliency_mask_is_full_size_grey_png_covering_the_subject(sb):
+def test_saliency_mask_is_full_size_grey_png_covering_the_subject(standin):
     scene, truth = subject_scene()
-    response = post(sb, saliency_body(encode(scene, "JPEG", quality=92), only_mask=1, rgb=[-1, -1, -1]), CV)
+    response = post(standin, saliency_body(encode(scene, "JPEG", quality=92), only_mask=1, rgb=[-1, -1, -1]), CV)
     assert response.status_code == 200 and response.json()["code"] == 10000
     mask_image = result_image(response)
     assert mask_image.format == "PNG" and mask_image.mode == "L" and mask_image.size == (256, 192)
     mask = np.asarray(mask_image) > 127
     assert set(np.unique(np.asarray(mask_image))) <= {0, 255}  # refine_mask 0: hard edge
     assert (mask & truth).sum() / (mask | truth).sum() > 0.9
-    assert sb.requests[0].req_key == "saliency_seg" and sb.requests[0].images[0].format == "JPEG"
+    assert standin.requests[0].req_key == "saliency_seg" and standin.requests[0].images[0].format == "JPEG"
 
 
-def test_saliency_refine_softens_and_plain_image_falls_back_to_centred_ellipse(sb):
+def test_saliency_refine_softens_and_plain_image_falls_back_to_centred_ellipse(standin):
     scene, _ = subject_scene()
-    soft = np.asarray(result_image(post(sb, saliency_body(encode(scene), only_mask=1, refine_mask=2), CV)))
+    soft = np.asarray(result_image(post(standin, saliency_body(encode(scene), only_mask=1, refine_mask=2), CV)))
     assert ((soft > 0) & (soft < 255)).sum() > 100
     plain = np.full((150, 200, 3), 128, np.uint8)
-    mask = np.asarray(result_image(post(sb, saliency_body(encode(plain, "BMP"), only_mask=1), CV)))
+    mask = np.asarray(result_image(post(standin, saliency_body(encode(plain, "BMP"), only_mask=1), CV)))
     assert mask[75, 100] == 255 and mask[0, 0] == mask[-1, -1] == 0 and 0.15 < (mask > 127).mean() < 0.6
 
 
-def test_saliency_other_outputs(sb):
+def test_saliency_other_outputs(standin):
     scene, truth = subject_scene()
-    rgba = result_image(post(sb, saliency_body(encode(scene), only_mask=3), CV))
+    rgba = result_image(post(standin, saliency_body(encode(scene), only_mask=3), CV))
     assert rgba.mode == "RGBA" and rgba.size == (256, 192)
     alpha = np.asarray(rgba)[..., 3] > 127
     assert (alpha & truth).sum() / (alpha | truth).sum() > 0.9
-    cut = result_image(post(sb, saliency_body(encode(scene), only_mask=0), CV))
+    cut = result_image(post(standin, saliency_body(encode(scene), only_mask=0), CV))
     assert cut.mode == "RGBA" and abs(cut.width - 100) <= 4 and abs(cut.height - 80) <= 4
-    both = post(sb, saliency_body(encode(scene), only_mask=4), CV)
+    both = post(standin, saliency_body(encode(scene), only_mask=4), CV)
     assert len(both.json()["data"]["binary_data_base64"]) == 2 and result_image(both, 1).mode == "L"
 
 
@@ -157,6 +162,6 @@ SALIENCY_ERRORS = {
 
 
 @pytest.mark.parametrize("case", sorted(SALIENCY_ERRORS))
-def test_saliency_validation(sb, case):
+def test_saliency_validation(standin, case):
     make, code, word = SALIENCY_ERRORS[case]
-    assert_service_error(post(sb, make(), CV), code, 400, word)
+    assert_service_error(post(standin, make(), CV), code, 400, word)

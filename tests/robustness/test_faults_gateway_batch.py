@@ -1,7 +1,19 @@
 """Fault injection, continued: gateway refusals, one failing item of a batch, the subject-mask node and the CLI."""
 from __future__ import annotations
 
-from fault_helpers import *  # noqa: F401,F403  (helpers, fixtures and the modules they use)
+import asyncio
+import json
+import numpy as np
+import pytest
+import sys
+import time
+import torch
+import types
+from datetime import datetime, timedelta, timezone
+from volc_pack.utils.api import client as client_module, errors
+from volc_pack.utils.standin import Fault
+from helpers.faults import (PAIR, PAIR_MASKS, SUBJECT, assert_clear, erase, erase_fails, inpaint_count, only_variant,
+                            segment, settle)
 
 
 # --- the gateway -------------------------------------------------------------------------------------------------
@@ -197,7 +209,7 @@ def _painted(path, seed):
 
 
 def test_cli_keeps_the_other_files_when_one_fails_and_return_original_is_chosen(standin_env, tmp_path, capsys):
-    import erase as cli  # scripts/ is on sys.path (conftest)
+    import erase as cli  # scripts/ is on the path (pyproject pythonpath)
 
     standin_env.inject(Fault("error", code=50411))
     files = [_painted(tmp_path / "a.png", 1), _painted(tmp_path / "b.png", 2)]

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import run_workflow
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PAINTED = ROOT / "workflows" / "api" / "erase_painted_area.json"
 SECRET = "sk-THIS-MUST-NEVER-LEAVE-THE-ENVIRONMENT"
 PNG = b"\x89PNG\r\n\x1a\nfake result bytes"

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from samples import sample_pair
+from helpers.samples import sample_pair
 from volc_pack.utils.api import errors
 from volc_pack.utils.api.client import ClientConfig, InpaintOptions, LogoInfo, VisualClient
 from volc_pack.utils.api.credentials import Credentials

@@ -1,0 +1,1 @@
+"""Test helpers shared by several test folders (images, signed requests, fault and secret checks)."""
