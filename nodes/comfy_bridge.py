@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from . import status_text as status_line
+
 log = logging.getLogger(__name__)
 
 
@@ -18,7 +20,8 @@ def cancel_check() -> Callable[[], None] | None:
 
 
 def progress(node_id: str | None) -> Callable[[int, int], None]:
-    """A callback(done, total) that moves the node's progress bar and shows a short status text."""
+    """A callback(done, total) that moves the node's progress bar and shows a short status text: "Sending 4 calls…"
+    for done == 0, then "1/4 results ready"."""
     try:
         import comfy.utils
         from server import PromptServer
@@ -28,7 +31,7 @@ def progress(node_id: str | None) -> Callable[[int, int], None]:
 
     def update(done: int, total: int) -> None:
         bar.update_absolute(done, total)  # its hook also raises if the user pressed cancel
-        status_text(f"{done}/{total} results ready", node_id, PromptServer)
+        status_text(status_line.progress(done, total), node_id, PromptServer)
 
     return update
 

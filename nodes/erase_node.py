@@ -1,14 +1,13 @@
 """VolcengineInpaintErase: IMAGE + MASK in, erased IMAGE batch (images x variants) at full resolution out."""
 from __future__ import annotations
 
-import json
-
 import torch
 
-from . import comfy_bridge
+from . import comfy_bridge, status_text
 from .common import make_client, timeout_widget, to_numpy
 from ..utils.api.client import InpaintOptions, LogoInfo
 from ..utils.erase import MAX_SEED, EraseSettings, erase_batch
+from ..utils.report import format_report
 from ..utils.api.errors import InputError
 from ..utils.validate import choice
 
@@ -39,7 +38,7 @@ class VolcengineInpaintErase:
         "feathered) mask stays exactly as it was, and 1-4 variants per image come back together. Credentials come "
         "from the environment (VOLC_ACCESSKEY / VOLC_SECRETKEY), ComfyUI's Volcengine settings or ~/.volc, never "
         "from the graph.")
-    CATEGORY = "Volcengine/inpainting"
+    CATEGORY = "Volcengine"
     RETURN_TYPES = ("IMAGE", "MASK", "STRING")
     RETURN_NAMES = ("images", "paste_mask", "report")
     OUTPUT_TOOLTIPS = (
@@ -115,7 +114,9 @@ class VolcengineInpaintErase:
                                  on_item_error=FALLBACKS[on_item_error],
                                  on_empty_mask="original" if on_empty_mask == "return original" else "error")
         client = make_client(timeout)
-        result = await erase_batch(to_numpy(image, "image"), to_numpy(mask, "mask"), settings, client,
-                                   comfy_bridge.progress(unique_id))
-        report = json.dumps(result.reports, ensure_ascii=False, indent=1)
-        return (torch.from_numpy(result.images), torch.from_numpy(result.masks), report)
+        pixels = to_numpy(image, "image")
+        result = await erase_batch(pixels, to_numpy(mask, "mask"), settings, client, comfy_bridge.progress(unique_id))
+        if result.skipped:  # say why an image came back unchanged, in place of "4/4 results ready"
+            total = len(result.images)
+            comfy_bridge.status_text(status_text.skipped(result.skipped, len(pixels), total, total), unique_id)
+        return (torch.from_numpy(result.images), torch.from_numpy(result.masks), format_report(result.reports))

@@ -11,7 +11,7 @@ LANGUAGES = ["Chinese", "English"]
 class VolcengineLogoInfo:
     DESCRIPTION = ("Watermark settings for Volcengine Inpainting (the API's logo_info). Connect to the eraser's "
                    "logo_info input; leave it unconnected for no watermark.")
-    CATEGORY = "Volcengine/inpainting"
+    CATEGORY = "Volcengine"
     RETURN_TYPES = ("VOLC_LOGO_INFO",)
     RETURN_NAMES = ("logo_info",)
     OUTPUT_TOOLTIPS = ("Watermark settings for the eraser's logo_info input.",)

@@ -104,21 +104,22 @@ def probe_image() -> bytes:
 
 
 def classify(exc: BaseException) -> tuple[str, str]:
-    """(outcome, sentence) for an error from the check call."""
+    """(outcome, sentence) for an error from the check call: the error's one-sentence headline (its details, the
+    gateway's words and the request id, go in the response's `details`; the panel shows them below)."""
     code = str(getattr(exc, "code", None) or "")
+    if not isinstance(exc, VolcError):
+        return OTHER, f"The check failed unexpectedly ({type(exc).__name__})."
     if isinstance(exc, CredentialsError):
-        return NOT_CONFIGURED, str(exc)
+        return NOT_CONFIGURED, exc.headline
     if code == "InvalidAccessKey":
-        return KEY_NOT_FOUND, "Volcengine does not know this access key. " + str(exc)
+        return KEY_NOT_FOUND, exc.headline
     if code == "SignatureDoesNotMatch":
-        return SIGNATURE_WRONG, "The access key exists but the secret key does not belong to it. " + str(exc)
+        return SIGNATURE_WRONG, exc.headline
     if code in _PERMISSION_CODES:
-        return NO_PERMISSION, "The key pair is valid but lacks permission for the visual service. " + str(exc)
+        return NO_PERMISSION, exc.headline
     if isinstance(exc, NetworkError):
-        return NETWORK, str(exc)
-    if isinstance(exc, VolcError):
-        return OTHER, str(exc)
-    return OTHER, f"The check failed unexpectedly ({type(exc).__name__})."
+        return NETWORK, exc.headline
+    return OTHER, exc.headline
 
 
 class CredentialRoutes:
@@ -233,7 +234,7 @@ class CredentialRoutes:
     async def _run_check(self) -> dict[str, Any]:
         from ..utils.api.client import ClientConfig, VisualClient
 
-        result: dict[str, Any] = {"outcome": OTHER, "message": "", "source": None, "key_hint": None,
+        result: dict[str, Any] = {"outcome": OTHER, "message": "", "details": "", "source": None, "key_hint": None,
                                   "request_id": None}
         try:
             creds = resolve_credentials(self.environ, self.home, self.store_path)
@@ -243,7 +244,8 @@ class CredentialRoutes:
             answer = await VisualClient(creds, config).saliency(probe_image())
         except Exception as exc:  # noqa: BLE001  (every failure is an outcome; str(VolcError) holds no secret)
             outcome, message = classify(exc)
-            result.update(outcome=outcome, message=message, request_id=getattr(exc, "request_id", None))
+            result.update(outcome=outcome, message=message, details=getattr(exc, "details", ""),
+                          request_id=getattr(exc, "request_id", None))
             log.info("Volcengine credentials check: %s (%s)", outcome, getattr(exc, "code", None) or
                      type(exc).__name__)
             return result

@@ -1,12 +1,11 @@
 """VolcengineSubjectMask: saliency segmentation -> subject and background masks at the input's size."""
 from __future__ import annotations
 
-import json
-
 import torch
 
-from . import comfy_bridge
+from . import comfy_bridge, status_text
 from .common import make_client, timeout_widget, to_numpy
+from ..utils.report import format_report
 from ..utils.segment import REFINE, subject_masks
 
 
@@ -15,7 +14,7 @@ class VolcengineSubjectMask:
         "Find the main subject of each image with Volcengine saliency segmentation (主体分割). Outputs the subject "
         "mask and its inverse (the background), at the input's size, ready for the eraser's mask input: erase the "
         "subject, or erase the background. Images outside 128..4096 px are fitted on the way in.")
-    CATEGORY = "Volcengine/inpainting"
+    CATEGORY = "Volcengine"
     RETURN_TYPES = ("MASK", "MASK", "STRING")
     RETURN_NAMES = ("subject_mask", "background_mask", "report")
     OUTPUT_TOOLTIPS = ("1 where the subject is.", "1 everywhere except the subject (the inverse).",
@@ -40,8 +39,8 @@ class VolcengineSubjectMask:
         client = make_client(timeout)
         masks, reports = await subject_masks(to_numpy(image, "image"), client, refine=refine_mask, grow_px=grow,
                                              progress=comfy_bridge.progress(unique_id))
-        empty = [r["index"] + 1 for r in reports if "note" in r]
+        empty = [r["index"] for r in reports if "note" in r]
         if empty:
-            comfy_bridge.status_text(f"No subject found in image(s) {empty}: empty mask.", unique_id)
+            comfy_bridge.status_text(status_text.status("noSubject", images=status_text.numbers(empty)), unique_id)
         subject = torch.from_numpy(masks)
-        return (subject, 1.0 - subject, json.dumps(reports, ensure_ascii=False, indent=1))
+        return (subject, 1.0 - subject, format_report(reports))

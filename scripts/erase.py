@@ -112,7 +112,8 @@ async def run(args: argparse.Namespace, errors_module) -> list[dict]:
         if isinstance(result, BaseException):
             images = image.expand(args.variants, *image.shape[1:])
             items = [{"index": 0, "status": "partial", "variants": [
-                {"status": "original", "error": str(result), "error_type": type(result).__name__}] * args.variants}]
+                {"status": "original", "error": result.headline, "details": result.details,
+                 "error_type": type(result).__name__}] * args.variants}]
         else:
             images, items = result[0], json.loads(result[2])
         written = []
@@ -144,7 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         reports = asyncio.run(run(args, from_errors))
     except from_errors.VolcError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        # The first line alone says what is wrong and what to do; the service's words and ids follow, indented.
+        print(f"error: {exc.headline}", file=sys.stderr)
+        if exc.details:
+            print(f"       {exc.details}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"error: {exc.strerror or exc} ({exc.filename or ''})", file=sys.stderr)

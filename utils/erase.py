@@ -77,6 +77,18 @@ class EraseOutput:
     images: np.ndarray            # float32 [B * variants, H, W, 3]
     masks: np.ndarray             # float32 [B * variants, H, W]: paste-back weights actually used
     reports: list[dict[str, Any]]
+    skipped: list[int] = field(default_factory=list)  # images returned unchanged: nothing was painted on them
+
+
+def _which(i: int, batch: int) -> str:
+    return "the image" if batch == 1 else f"image {i + 1} of {batch}"
+
+
+def nothing_painted(i: int, batch: int) -> InputError:
+    """The error for an empty mask when on_empty_mask is "error" (Load Image's placeholder included)."""
+    where = "" if batch == 1 else f" on image {i + 1} of {batch}"
+    return InputError(f"Nothing is painted{where}", hint="Open the image in the Mask Editor and paint what should go.",
+                      detail="Set on_empty_mask to 'return original' to pass unpainted images through unchanged.")
 
 
 def variant_seeds(seed: int, variants: int) -> list[int]:
@@ -146,8 +158,7 @@ async def _call_variant(client: VisualClient, prep: Prepared, seed: int, setting
             if exc.code in NEW_SEED_CODES and attempt < settings.ghost_retries:
                 entry["retries"].append(f"{exc.code}: new seed")
                 continue
-            entry.update(status="failed", error=str(exc), error_type=type(exc).__name__,
-                         seconds=round(time.monotonic() - started, 3))
+            entry.update(status="failed", **error_fields(exc), seconds=round(time.monotonic() - started, 3))
             raise _Failed(exc, entry) from None
         entry["attempts"] += result.attempts
         entry["request_ids"].append(result.request_id)
@@ -155,6 +166,14 @@ async def _call_variant(client: VisualClient, prep: Prepared, seed: int, setting
         entry.update(status="ok", seed=current, seconds=round(time.monotonic() - started, 3))
         return result.data, entry
     raise AssertionError("unreachable")
+
+
+def error_fields(exc: VolcError) -> dict[str, str]:
+    """How a failed call reads in the report: the one-sentence headline, then the service's words and ids."""
+    fields = {"error": exc.headline, "error_type": type(exc).__name__}
+    if exc.details:
+        fields["details"] = exc.details
+    return fields
 
 
 class _Failed(Exception):
@@ -182,6 +201,7 @@ class _BatchRun:
         self.reports: list[dict[str, Any]] = [{} for _ in range(batch)]
         self.total, self.done, self.succeeded = batch * self.variants, 0, 0
         self.failures: list[VolcError] = []
+        self.skipped: list[int] = []  # images returned unchanged because nothing is painted on them
         self.finishing = asyncio.Semaphore(2)  # two paste-backs at a time: both cores, bounded decode buffers
 
     def _tick(self, count: int = 1) -> None:
@@ -206,13 +226,14 @@ class _BatchRun:
 
     def _skip(self, i: int) -> None:
         if self.settings.on_empty_mask == "error":
-            raise InputError(f"mask for image {i + 1} of {len(self.images)} is empty after mask_grow, so there is "
-                             "nothing to erase.", hint="Paint over the object, or lower the negative mask_grow.")
+            raise InputError(f"The mask of {_which(i, len(self.images))} is empty after mask_grow "
+                             f"{self.settings.mask_grow}", hint="Paint a larger area or lower the negative mask_grow.")
+        self.skipped.append(i)
         for slot in range(i * self.variants, (i + 1) * self.variants):
             sanitize_into(self.images[i], self.out[slot])
         height, width = self.images.shape[1:3]
         self.reports[i] = {"index": i, "size": [width, height], "status": "skipped",
-                           "reason": "empty mask: returned the original without calling the API"}
+                           "reason": "nothing is painted: returned the original without calling the API"}
         self._tick(self.variants)
 
     async def variant(self, prep: Prepared, v: int, seed: int, weights: asyncio.Future) -> None:
@@ -224,7 +245,7 @@ class _BatchRun:
                 async with self.finishing:
                     await asyncio.to_thread(_finish, prep, self.images[prep.index], data, self.out[slot])
             except VolcError as exc:
-                entry.update(status="failed", error=str(exc), error_type=type(exc).__name__)
+                entry.update(status="failed", **error_fields(exc))
                 raise _Failed(exc, entry) from None
             self.out_masks[slot][prep.box.slices] = prep.weights
             self.succeeded += 1
@@ -249,17 +270,17 @@ async def erase_batch(images: np.ndarray, masks: np.ndarray, settings: EraseSett
                          hint="Connect an IMAGE output (e.g. from Load Image).")
     batch, height, width = images.shape[:3]
     aligned = align_masks(masks, batch, height, width)
-    if settings.on_empty_mask == "error":
-        for i in range(batch):  # before any call: an error must not come after billed work
-            if is_empty(binarize(aligned[i])):
-                raise InputError(f"mask for image {i + 1} of {batch} is empty, so there is nothing to erase.",
-                                 hint="Paint over the object in the Mask Editor, or set on_empty_mask to "
-                                      "'return original'.")
+    empty = [i for i in range(batch) if is_empty(binarize(aligned[i]))]
+    if empty and settings.on_empty_mask == "error":  # before any call: an error must not come after billed work
+        raise nothing_painted(empty[0], batch)
     run = _BatchRun(images, aligned, settings, client, progress)
+    calls = (batch - len(empty)) * settings.variants
+    if calls and progress is not None:
+        progress(0, calls)  # "sending N calls": the user sees something before the first answer
     await _gather_all(run.image(i) for i in range(batch))
     if run.failures and not run.succeeded:
         raise run.failures[0]  # nothing at all was erased: returning originals would only hide the cause
-    return EraseOutput(run.out, run.out_masks, run.reports)
+    return EraseOutput(run.out, run.out_masks, run.reports, sorted(run.skipped))
 
 
 async def _gather_all(coros) -> None:

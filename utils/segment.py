@@ -79,6 +79,8 @@ async def subject_masks(images: np.ndarray, client: VisualClient, *, refine: str
             progress(done, batch)
         return report
 
+    if progress is not None:
+        progress(0, batch)  # "sending N calls" before the first answer
     tasks = [asyncio.ensure_future(run(i)) for i in range(batch)]
     try:
         reports = await asyncio.gather(*tasks)

@@ -145,6 +145,11 @@ def test_wrong_secret_is_signature_does_not_match(standin):
     with pytest.raises(errors.GatewayAuthError) as info:
         inpaint(make_client(standin, credentials=bad))
     assert info.value.code == "SignatureDoesNotMatch" and "VOLC_SECRETKEY" in info.value.hint
+    # One short first line saying what is wrong and what to do; the gateway's words and ids on the next line.
+    headline, details = str(info.value).split("\n")
+    assert headline == "The secret key does not match access key …0000: fix VOLC_SECRETKEY."
+    assert details.startswith('Gateway said: "') and "SignatureDoesNotMatch" in details
+    assert f"request id {info.value.request_id}" in details and f"HTTP {info.value.http_status}" in details
 
 
 def test_unknown_access_key_names_only_its_last_four_characters(standin):
@@ -307,4 +312,5 @@ def test_signature_hint_names_where_the_key_pair_came_from(standin):
     bad = Credentials(STANDIN_ACCESS_KEY, "not-the-secret", None, "ComfyUI settings")
     with pytest.raises(errors.GatewayAuthError) as info:
         inpaint(make_client(standin, credentials=bad))
-    assert "ComfyUI settings" in info.value.hint and "0000" in info.value.hint
+    assert info.value.headline == ("The secret key does not match access key …0000: "
+                                   "fix the secret key in Settings > Volcengine.")

@@ -190,7 +190,7 @@ def assert_no_key_material(obj):
 def test_status_when_nothing_is_configured(tmp_path):
     got = store.status({}, tmp_path, tmp_path / "c.json")
     assert got["configured"] is False and got["source"] is None and got["key_hint"] is None
-    assert got["stored"] is False and "No Volcengine credentials found" in got["error"]
+    assert got["stored"] is False and "No Volcengine key pair is set" in got["error"]
 
 
 def test_status_of_a_stored_pair_shows_only_the_last_four_characters(tmp_path):

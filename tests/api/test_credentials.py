@@ -53,7 +53,7 @@ def test_nothing_found_says_where_it_looked_and_how_to_fix(tmp_path):
     text = str(info.value)
     for place in ("VOLC_ACCESSKEY", str(tmp_path / ".volc" / "credentials"), str(tmp_path / ".volc" / "config")):
         assert place in text
-    assert "Set VOLC_ACCESSKEY and VOLC_SECRETKEY" in text
+    assert text.split("\n")[0] == "No Volcengine key pair is set: set VOLC_ACCESSKEY and VOLC_SECRETKEY for ComfyUI."
 
 
 def test_half_a_pair_in_the_environment_is_an_error_naming_the_missing_half(tmp_path):

@@ -56,14 +56,17 @@ def test_other_batch_combinations_are_input_errors_naming_both_sizes(masks, imag
     assert "one mask for all images or one" in err.value.hint
 
 
-def test_load_image_placeholder_mask_is_recognised():
-    with pytest.raises(InputError) as err:
-        align_masks(np.zeros((1, 64, 64), np.float32), 1, 480, 640)
-    assert "64x64" in err.value.message and "640x480" in err.value.message
-    assert "Mask Editor" in err.value.hint
-    with pytest.raises(InputError):  # a square image: same aspect, still the placeholder
-        align_masks(np.zeros((64, 64), np.float32), 2, 512, 512)
+def test_load_image_placeholder_mask_is_an_empty_mask_of_the_image_size():
+    # Load Image's 64x64 zero mask (image without alpha) means nothing was painted, even for another aspect ratio:
+    # it becomes an empty mask of the image's size, and on_empty_mask decides what happens.
+    out = align_masks(np.zeros((1, 64, 64), np.float32), 1, 480, 640)
+    assert out.shape == (1, 480, 640) and not out.any()
+    assert align_masks(np.zeros((64, 64), np.float32), 2, 512, 512).shape == (2, 512, 512)
     assert align_masks(np.zeros((64, 64), np.float32), 1, 64, 64).shape == (1, 64, 64)  # a real 64x64 image
+    with pytest.raises(InputError, match="another aspect"):  # a painted 64x64 mask is no placeholder
+        painted = np.zeros((1, 64, 64), np.float32)
+        painted[0, 10, 10] = 1.0
+        align_masks(painted, 1, 480, 640)
 
 
 def test_same_aspect_mask_is_resized_bilinearly():

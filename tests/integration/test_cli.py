@@ -43,14 +43,16 @@ def test_transparency_in_the_image_is_the_mask_like_loadimage(standin_env, tmp_p
     assert x0 <= 318 and x1 >= 430 and y0 <= 52 and y1 >= 332  # the painted spoon is inside what was sent
 
 
-def test_failures_exit_1_with_one_clear_line(standin_env, tmp_path, capsys, monkeypatch):
+def test_failures_exit_1_with_one_clear_first_line(standin_env, tmp_path, capsys, monkeypatch):
     assert cli.main([str(tmp_path / "missing.png"), "--out", str(tmp_path)]) == 1
     assert "does not exist" in capsys.readouterr().err
     monkeypatch.setenv("VOLC_SECRETKEY", "wrong-secret-EXAMPLE")
     assert cli.main([str(INPUTS / "coffee_painted.png"), "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "signature" in err[0].lower() and "VOLC_SECRETKEY" in err[0]
-    assert "wrong-secret-EXAMPLE" not in err[0]
+    # What is wrong and what to do on the first line; the gateway's words, code and request id indented below.
+    assert err[0] == "error: The secret key does not match access key …0000: fix VOLC_SECRETKEY."
+    assert len(err) == 2 and err[1].startswith("       Gateway said:") and "request id" in err[1]
+    assert "wrong-secret-EXAMPLE" not in "\n".join(err)
 
 
 def test_standin_flag_needs_no_credentials(tmp_path, monkeypatch):

@@ -151,9 +151,16 @@ def test_empty_mask_returns_the_original_without_calling_the_api(standin_env):
         run(image, torch.zeros((1, 80, 90)), on_empty_mask="error")
 
 
-def test_loadimage_empty_64px_mask_is_recognised_and_explained(standin_env):
-    with pytest.raises(InputError, match="(?i)alpha|mask editor"):
-        run(photo(200, 300), torch.zeros((1, 64, 64)))
+def test_loadimage_empty_64px_mask_means_nothing_painted_and_on_empty_mask_decides(standin_env):
+    # Load Image gives a 64x64 zero mask for an image without alpha: a template run on an unpainted picture.
+    image = photo(200, 300)
+    images, _, report = run(image, torch.zeros((1, 64, 64)))
+    assert torch.equal(images[0], image[0]) and json.loads(report)[0]["status"] == "skipped"
+    with pytest.raises(InputError) as info:
+        run(image, torch.zeros((1, 64, 64)), on_empty_mask="error")
+    assert str(info.value).split("\n")[0] == ("Nothing is painted: open the image in the Mask Editor and paint what "
+                                              "should go.")
+    assert "on_empty_mask" in info.value.details
     assert not standin_env.requests
 
 
@@ -188,7 +195,8 @@ def test_a_failing_item_is_reported_and_the_others_kept_when_chosen(standin_env)
     items = json.loads(report)
     assert sorted(i["status"] for i in items) == ["ok", "partial"]
     failed = next(i for i in items if i["status"] == "partial")["variants"][0]
-    assert failed["error_type"] == "ContentReviewError" and "50411" in failed["error"]
+    assert failed["error_type"] == "ContentReviewError" and "50411" in failed["details"]
+    assert failed["error"] == "The input image failed the service's content review: use another image."
 
 
 def test_when_every_call_fails_the_cause_is_raised_even_with_fallback(standin_env):
@@ -295,6 +303,13 @@ def test_progress_bar_counts_finished_calls_in_comfyui(standin_env, monkeypatch)
     monkeypatch.setitem(sys.modules, "server", types.SimpleNamespace(PromptServer=PromptServer))
     masks = torch.cat([box_mask(96, 96, 10, 30, 10, 30), torch.zeros((1, 96, 96))])
     run(photo(96, 96, batch=2), masks, variants=3, unique_id="17")
-    # The skipped image's 3 variants count at once; then each of the 3 calls as it finishes.
-    assert sorted(updates) == [(3, 6, "17"), (4, 6, "17"), (5, 6, "17"), (6, 6, "17")]
-    assert texts[-1] == ("6/6 results ready", "17")
+    # "Sending" before any answer; the skipped image's 3 variants count at once; then each call as it finishes.
+    assert updates[0] == (0, 3, "17") and texts[0] == ("Sending 3 calls…", "17")
+    assert sorted(updates[1:]) == [(3, 6, "17"), (4, 6, "17"), (5, 6, "17"), (6, 6, "17")]
+    assert ("5/6 results ready", "17") in texts
+    # The last line says why image 2 came back unchanged.
+    assert texts[-1] == ("6/6 results ready. Nothing is painted on image(s) 2: returned unchanged.", "17")
+    texts.clear()
+    run(photo(96, 96), torch.zeros((1, 64, 64)), unique_id="17")  # Load Image's placeholder: nothing painted
+    assert texts[-1] == ("Nothing is painted: the image is returned unchanged. "
+                         "Paint what should go in the Mask Editor.", "17")

@@ -289,13 +289,18 @@ def test_check_uses_the_environment_first(tmp_path, standin):
 
 def test_check_unknown_access_key(tmp_path, standin):
     body = check(tmp_path, (AK, SK), endpoint=standin.endpoint)
-    assert body["outcome"] == "key_not_found" and "does not know this access key" in body["message"]
-    assert "WXYZ" in body["message"]
+    assert body["outcome"] == "key_not_found" and body["message"] == (
+        "Volcengine does not know access key …WXYZ: copy the access key in Settings > Volcengine again from the "
+        "console.")
+    assert "InvalidAccessKey" in body["details"] and body["request_id"] in body["details"]
 
 
 def test_check_wrong_secret(tmp_path, standin):
     body = check(tmp_path, (STANDIN_ACCESS_KEY, "wrong-secret-for-the-standin"), endpoint=standin.endpoint)
-    assert body["outcome"] == "signature_wrong" and "secret key does not belong" in body["message"]
+    # One sentence, said once (the panel used to repeat "does not match" three times); the gateway's words after.
+    assert body["outcome"] == "signature_wrong" and body["message"] == (
+        "The secret key does not match access key …0000: fix the secret key in Settings > Volcengine.")
+    assert body["details"].startswith('Gateway said: "') and "SignatureDoesNotMatch" in body["details"]
 
 
 @pytest.mark.parametrize("fault", [Fault("gateway", code="AccessDenied"), Fault("gateway", code="LackPolicy"),
@@ -303,8 +308,9 @@ def test_check_wrong_secret(tmp_path, standin):
 def test_check_no_permission(tmp_path, standin, fault):
     standin.inject(fault)
     body = check(tmp_path, (STANDIN_ACCESS_KEY, STANDIN_SECRET_KEY), endpoint=standin.endpoint)
-    assert body["outcome"] == "no_permission" and "lacks permission" in body["message"]
-    assert str(fault.code) in body["message"]
+    assert body["outcome"] == "no_permission" and ("IAM" in body["message"] or "Inpainting" in body["message"])
+    assert "\n" not in body["message"]
+    assert str(fault.code) in body["details"] and str(fault.code) not in body["message"]
 
 
 def test_check_network_failure(tmp_path):
@@ -325,7 +331,7 @@ def test_check_other_errors_carry_the_errors_sentence(tmp_path, standin):
 
 def test_check_without_credentials(tmp_path, standin):
     body = check(tmp_path, None, endpoint=standin.endpoint)
-    assert body["outcome"] == "not_configured" and "No Volcengine credentials found" in body["message"]
+    assert body["outcome"] == "not_configured" and "No Volcengine key pair is set" in body["message"]
     assert standin.requests == []
 
 

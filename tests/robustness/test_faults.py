@@ -90,7 +90,7 @@ def test_internal_error_twice_is_raised_after_one_retry(standin_env, code):
 def test_connection_reset_is_one_network_error_and_not_repeated(standin_env):
     standin_env.inject(Fault("reset", times=3))
     exc, seconds = erase_fails(errors.NetworkError)
-    assert_clear(exc, errors.NetworkError, None, "(?i)billed.*run again")
+    assert_clear(exc, errors.NetworkError, None, "(?i)run again.*billed")
     assert "broke" in exc.message and standin_env.endpoint.split("//")[1] in exc.message
     assert standin_env.count() == 1 and seconds < 5
     (seen,) = standin_env.requests
@@ -110,7 +110,7 @@ def test_connect_refused_is_retried_twice_then_named(standin_env, monkeypatch, c
 def test_read_timeout_through_the_node_is_not_repeated(standin_env, fast_node_timeout):
     standin_env.inject(Fault("latency", seconds=4, times=2))
     exc, seconds = erase_fails(errors.RequestTimeoutError, timeout=0.5)
-    assert_clear(exc, errors.RequestTimeoutError, "timeout", "(?i)billed.*timeout")
+    assert_clear(exc, errors.RequestTimeoutError, "timeout", "(?i)timeout.*billed")
     assert "0.5 s" in exc.message
     assert 0.5 <= seconds < 2.5  # the node's timeout, not the stand-in's 4 s
     assert standin_env.count() == 1 and standin_env.pending_faults() == 1

@@ -219,17 +219,18 @@ class VisualClient:
                 response = await _pooled_http(self.config).post(url, content=payload, headers=headers)
                 return response.status_code, response.content
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError) as exc:
-            raise ConnectFailedError(f"Could not connect to {host} ({type(exc).__name__}).",
+            raise ConnectFailedError(f"Could not connect to {host}.",
                                      hint="Check the network, proxy settings (HTTPS_PROXY) and VOLC_VISUAL_ENDPOINT.",
-                                     code="connect") from None
+                                     code="connect", detail=type(exc).__name__) from None
         except httpx.TimeoutException as exc:
             raise RequestTimeoutError(
-                f"No answer from {host} within {self.config.read_timeout:g} s ({type(exc).__name__}).",
-                hint="The call may still have been billed; raise the timeout or try again later.",
-                code="timeout") from None
+                f"No answer from {host} within {self.config.read_timeout:g} s.",
+                hint="Raise the timeout or try again later (the call may still have been billed).",
+                code="timeout", detail=type(exc).__name__) from None
         except httpx.TransportError as exc:
-            raise NetworkError(f"The connection to {host} broke before an answer arrived ({type(exc).__name__}).",
-                               hint="The call may have been billed, so it was not repeated; run again.") from None
+            raise NetworkError(f"The connection to {host} broke before an answer arrived.",
+                               hint="Run again (it was not repeated because the call may have been billed).",
+                               detail=type(exc).__name__) from None
 
     async def _interpret(self, status: int, raw: bytes, cred: Credentials) -> tuple[bytes, str]:
         try:
@@ -237,8 +238,8 @@ class VisualClient:
             if not isinstance(answer, dict):
                 raise ValueError("not an object")
         except ValueError:
-            raise ServiceError(f"The service's answer could not be read (HTTP {status}, {len(raw)} bytes).",
-                               hint="Try again; report it if it persists.", http_status=status) from None
+            raise ServiceError("The service's answer could not be read.", hint="Try again; report it if it persists.",
+                               http_status=status, detail=f"{len(raw)} bytes, not a JSON object") from None
         meta = answer.get("ResponseMetadata")
         if isinstance(meta, dict) and isinstance(meta.get("Error"), dict):
             error = meta["Error"]
@@ -286,9 +287,8 @@ class VisualClient:
         try:
             async with _pooled_http(self.config).stream("GET", url, timeout=self.config.download_timeout) as resp:
                 if resp.status_code != 200:
-                    raise ServiceError(f"The result URL on {host} answered HTTP {resp.status_code}; it may have "
-                                       "expired (result URLs last 24 h).", hint="Run again.",
-                                       http_status=resp.status_code, request_id=request_id)
+                    raise ServiceError(f"The result URL on {host} failed; it may have expired (they last 24 h)",
+                                       hint="Run again.", http_status=resp.status_code, request_id=request_id)
                 chunks, size = [], 0
                 async for chunk in resp.aiter_bytes():
                     size += len(chunk)
@@ -298,8 +298,9 @@ class VisualClient:
                     chunks.append(chunk)
                 return b"".join(chunks)
         except httpx.HTTPError as exc:
-            raise NetworkError(f"The result could not be downloaded from {host} ({type(exc).__name__}).",
-                               hint="Check the network and run again.", request_id=request_id) from None
+            raise NetworkError(f"The result could not be downloaded from {host}.",
+                               hint="Check the network and run again.", request_id=request_id,
+                               detail=type(exc).__name__) from None
 
     async def _guard(self, awaitable: Awaitable[T]) -> T:
         """Await while calling cancel_check every CANCEL_POLL_SECONDS; a raise there abandons the work."""

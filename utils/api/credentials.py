@@ -116,7 +116,8 @@ def resolve_credentials(environ: Mapping[str, str] | None = None, home: Path | N
     if stored is not None:
         places.append("the Volcengine section of ComfyUI's settings")
     places += [str(volc / "credentials"), str(volc / "config")]
+    where = " or enter them in Settings > Volcengine" if stored is not None else ""
     raise CredentialsError(
-        "No Volcengine credentials found. Looked in: " + "; ".join(places) + ".",
-        hint=f"Set {ENV_ACCESS_KEY} and {ENV_SECRET_KEY} in the environment that starts ComfyUI "
-             "(or enter them in Settings > Volcengine), then run again. Never type keys into a node widget.")
+        "No Volcengine key pair is set",
+        hint=f"Set {ENV_ACCESS_KEY} and {ENV_SECRET_KEY} for ComfyUI{where}.",
+        detail="Looked in: " + "; ".join(places) + ". Never type keys into a node widget.")

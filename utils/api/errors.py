@@ -1,37 +1,79 @@
-"""One small error hierarchy. Every error carries the HTTP status, the API code, the request id and one sentence
-telling the user what to do; str() never contains credentials or raw response bytes."""
+"""One small error hierarchy. Every error carries the HTTP status, the API code, the request id and what to do.
+
+How an error reads: its first line (`headline`) is one short sentence saying what is wrong and what to do, e.g.
+"The secret key does not match access key …0000: fix VOLC_SECRETKEY." (at most ~140 characters). The service's or
+gateway's own words, the code, HTTP status and request id follow on the next line (`details`). str() is both lines;
+ComfyUI's error dialog, the CLI and the Settings panel all show the headline first. str() never contains credentials
+or raw response bytes."""
 from __future__ import annotations
+
+import re
+
+HEADLINE_LIMIT = 140
+# A hint starting with one of these keeps its capital when it is joined into the headline.
+_PROPER_WORDS = frozenset({"Volcengine", "Load", "Mask", "Settings", "Python"})
+_WORD = re.compile(r"[A-Z][a-z]*\b")
+
+
+def _lower_first(hint: str) -> str:
+    """"Check X." -> "check X." so it reads on after a colon; names (VOLC_SECRETKEY, ComfyUI, Load Image) stay."""
+    match = _WORD.match(hint)
+    if match and match.group() not in _PROPER_WORDS:
+        return hint[0].lower() + hint[1:]
+    return hint
+
+
+def compose_headline(message: str, hint: str = "") -> str:
+    """One sentence: what is wrong, then what to do ("X: do Y."), on one line, ending with a period. A message
+    starts with a capital, or with the name of the input it is about (seed, mask, on_empty_mask), kept as it is."""
+    what = " ".join(message.split()).rstrip(" .")
+    todo = " ".join(hint.split()).rstrip(" .")
+    if not todo:
+        return what + "."
+    joiner = "; " if ": " in what or ": " in todo else ": "
+    return f"{what}{joiner}{_lower_first(todo)}."
 
 
 class VolcError(Exception):
-    """Base class: something the user should read. `hint` says what to do about it."""
+    """Base class: something the user should read. `message` says what is wrong, `hint` what to do about it,
+    `detail` holds the service's own words (shown after the headline, never in it)."""
 
     retryable = False
 
     def __init__(self, message: str, *, hint: str = "", http_status: int | None = None,
-                 code: int | str | None = None, request_id: str | None = None) -> None:
+                 code: int | str | None = None, request_id: str | None = None, detail: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.http_status = http_status
         self.code = code
         self.request_id = request_id
+        self.detail = detail
         self.attempts = 1                  # requests made for this call, retries included (set by the client)
         self.retries: list[str] = []       # why each retry happened
 
-    def __str__(self) -> str:
-        parts = [self.message]
-        if self.hint:
-            parts.append(self.hint)
-        details = []
+    @property
+    def headline(self) -> str:
+        return compose_headline(self.message, self.hint)
+
+    @property
+    def details(self) -> str:
+        """The second line: the service's words, then code, HTTP status and request id; "" when there are none."""
+        ids = []
         if self.code is not None:
-            details.append(f"code {self.code}")
+            ids.append(f"code {self.code}")
         if self.http_status is not None:
-            details.append(f"HTTP {self.http_status}")
+            ids.append(f"HTTP {self.http_status}")
         if self.request_id:
-            details.append(f"request id {self.request_id}")
-        text = " ".join(parts)
-        return f"{text} ({', '.join(details)})" if details else text
+            ids.append(f"request id {self.request_id}")
+        said = " ".join(self.detail.split())
+        if said and ids:
+            return f"{said} ({', '.join(ids)})"
+        return said or ", ".join(ids)
+
+    def __str__(self) -> str:
+        details = self.details
+        return f"{self.headline}\n{details}" if details else self.headline
 
 
 class InputError(VolcError, ValueError):
@@ -138,22 +180,37 @@ _GATEWAY_CODES: dict[str, tuple[str, str]] = {
 }
 
 
+def _said(who: str, message: str) -> str:
+    """The server's own words for the details line: its text, never our secrets, shortened."""
+    message = " ".join((message or "").split())[:200].rstrip(".")
+    return f'{who} said: "{message}"' if message and message.lower() != "success" else ""
+
+
 def service_error(code: int, message: str, http_status: int | None, request_id: str | None) -> VolcError:
     cls, text, hint = _SERVICE_CODES.get(code, (ServiceError, "The service answered an unexpected error.",
                                                 "Try again later; report it if it persists."))
-    # The service's own message is kept (it is text from the server, never our secrets) but shortened.
-    detail = f' Service said: "{message[:200].rstrip(".")}".' if message and message.lower() != "success" else ""
-    return cls(text + detail, hint=hint, http_status=http_status, code=code, request_id=request_id)
+    return cls(text, hint=hint, http_status=http_status, code=code, request_id=request_id,
+               detail=_said("Service", message))
+
+
+def _where(source: str, env_name: str, what: str) -> str:
+    """Where the user fixes a key: the variable, the Settings panel or the file it came from."""
+    if source == "environment":
+        return env_name
+    if source == "ComfyUI settings":
+        return f"the {what} in Settings > Volcengine"
+    return f"the {what} in {source}"
 
 
 def gateway_error(code: str, message: str, http_status: int | None, request_id: str | None,
                   key_hint: str = "", source: str = "environment") -> VolcError:
     text, hint = _GATEWAY_CODES.get(code, ("The API gateway refused the request.", "Check the credentials."))
-    where = "VOLC_ACCESSKEY" if source == "environment" else f"the access key in {source}"
-    if code == "InvalidAccessKey" and key_hint:
-        hint = f"Check {where} (the key ending {key_hint}): copy it again from the console."
-    elif code == "SignatureDoesNotMatch" and source != "environment":
-        hint = f"Check the secret key in {source}: it must be the secret of the key ending {key_hint}."
-    detail = f' Gateway said: "{message[:200].rstrip(".")}".' if message else ""
-    return GatewayAuthError(f"{text}{detail}", hint=hint, http_status=http_status, code=code,
-                            request_id=request_id)
+    key = f"access key {key_hint}" if key_hint else "the access key"
+    if code == "InvalidAccessKey":
+        text = f"Volcengine does not know {key}"
+        hint = f"Copy {_where(source, 'VOLC_ACCESSKEY', 'access key')} again from the console."
+    elif code == "SignatureDoesNotMatch":
+        text = f"The secret key does not match {key}"
+        hint = f"Fix {_where(source, 'VOLC_SECRETKEY', 'secret key')}."
+    return GatewayAuthError(text, hint=hint, http_status=http_status, code=code, request_id=request_id,
+                            detail=_said("Gateway", message))

@@ -28,22 +28,19 @@ def _mask_stack(mask: np.ndarray) -> np.ndarray:
     if m.ndim == 2:
         m = m[None]
     if m.ndim != 3 or 0 in m.shape:
-        raise InputError(f"mask has shape {m.shape}, expected [batch, height, width] or [height, width]",
-                         hint="Connect a MASK output (e.g. Load Image's MASK or a segmentation node) to `mask`.")
+        raise InputError(f"mask has shape {m.shape}, not [batch, height, width]",
+                         hint="Connect a MASK output (Load Image's MASK or a segmentation node).")
     return m
+
+
+def _is_placeholder(m: np.ndarray, height: int, width: int) -> bool:
+    """Load Image's 64x64 all-zero mask for an image without alpha: nobody painted anything."""
+    return m.shape[1:] == _PLACEHOLDER_SIZE != (height, width) and not np.any(m > 0)  # NaN > 0 is False
 
 
 def _check_size(m: np.ndarray, height: int, width: int) -> None:
     h, w = m.shape[1:]
-    if (h, w) == (height, width):
-        return
-    if (h, w) == _PLACEHOLDER_SIZE and not np.any(m > 0):  # NaN > 0 is False
-        raise InputError(
-            f"mask is the empty 64x64 placeholder Load Image gives for an image without an alpha channel, "
-            f"but image is {width}x{height}: nothing was painted",
-            hint="Paint the area to erase in the Mask Editor (right-click Load Image > Open in MaskEditor), "
-                 "or connect a segmentation mask.")
-    if abs((w / h) / (width / height) - 1.0) > 0.01:
+    if (h, w) != (height, width) and abs((w / h) / (width / height) - 1.0) > 0.01:
         raise InputError(f"mask is {w}x{h} but image is {width}x{height} (another aspect ratio)",
                          hint="Use a mask made from this image, or resize/crop the mask to the image size.")
 
@@ -58,13 +55,16 @@ def align_masks(mask: np.ndarray, batch: int, height: int, width: int) -> np.nda
     """float [B,h,w] or [h,w] -> float32 [batch,height,width] in 0..1 (NaN -> 0).
 
     One mask is broadcast over the batch (returned as a read-only broadcast view, no per-image copies);
-    equal batch sizes pair up. Same-aspect masks (within 1%) are resized bilinearly; anything else is an InputError.
+    equal batch sizes pair up. Same-aspect masks (within 1%) are resized bilinearly; anything else is an InputError,
+    except Load Image's empty 64x64 placeholder, which becomes an empty mask of the image's size.
     """
     m = _mask_stack(mask)
     count = m.shape[0]
     if count not in (1, batch):
         raise InputError(f"mask batch has {count} masks but the image batch has {batch} images",
                          hint="Use one mask for all images or one mask per image.")
+    if _is_placeholder(m, height, width):  # an empty mask of the image's size: on_empty_mask decides what happens
+        return np.broadcast_to(np.zeros((1, 1, 1), np.float32), (batch, height, width))
     _check_size(m, height, width)
     if m.shape[1:] == (height, width) and m.dtype == np.float32 and m.min() >= 0.0 and m.max() <= 1.0:
         # Already clean (NaN fails both tests): use it as it is; nothing downstream writes into masks.
