@@ -4,21 +4,17 @@
 // nothing typed here reaches comfy.settings.json. The values go only to this pack's routes (POST
 // /api/volcengine/credentials), which store them in ComfyUI's user directory with mode 0600; the server never sends
 // the secret back: the status shows where the key pair comes from and the last 4 characters of the access key.
+//
+// Every string comes from locales/<lang>/main.json (volcengine.settings) in the user's Comfy.Locale.
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
+import { translator } from "./volcengine_i18n.js";
+
+let translate = (key) => key; // replaced as soon as the pack's locale files are loaded (long before Settings opens)
+translator().then((t) => (translate = t));
 
 const ROUTE = "/volcengine/credentials";
 const SETTING_ID = "Volcengine.Credentials";
-
-const OUTCOME_TEXT = {
-  ok: "Works",
-  key_not_found: "Access key not found",
-  signature_wrong: "Secret key does not match",
-  no_permission: "No permission for the visual service",
-  network: "Network problem",
-  not_configured: "Not configured",
-  other: "Failed",
-};
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -42,7 +38,7 @@ async function request(method, path, body) {
   try {
     response = await api.fetchApi(path, options);
   } catch (err) {
-    return { ok: false, error: `ComfyUI could not be reached (${err?.name ?? "error"}).` };
+    return { ok: false, unreachable: true, error: `(${err?.name ?? "error"})` };
   }
   try {
     return await response.json();
@@ -51,39 +47,57 @@ async function request(method, path, body) {
   }
 }
 
-function describe(status) {
+function describe(status, t) {
   if (!status || status.ok === false) {
-    return { text: status?.error ?? "Status unavailable.", tone: "error" };
+    const text = status?.unreachable ? `${t("settings.unreachable")} ${status.error}` : status?.error;
+    return { text: text ?? t("settings.statusUnavailable"), tone: "error" };
   }
   let text;
   let tone = "ok";
   if (status.configured) {
-    const key = `access key ${status.key_hint}`;
+    const key = status.key_hint;
     if (status.source === "environment") {
-      text = `Configured from the environment (${status.env_names?.join(" / ") ?? "VOLC_ACCESSKEY"}), ${key}.`;
+      text = t("settings.configuredEnv", { names: status.env_names?.join(" / ") ?? "VOLC_ACCESSKEY", key });
     } else if (status.source === "ComfyUI settings") {
-      text = `Configured here (stored on the server), ${key}.`;
+      text = t("settings.configuredHere", { key });
     } else {
-      text = `Configured from ${status.source}, ${key}.`;
+      text = t("settings.configuredFile", { source: status.source, key });
     }
-    if (status.session_token) text += " With a session token.";
+    if (status.session_token) text += ` ${t("settings.withToken")}`;
     if (status.shadowed) {
-      text += ` The key stored here (${status.stored_key_hint ?? "…"}) is not used: the environment comes first.`;
+      text += ` ${t("settings.shadowed", { key: status.stored_key_hint ?? "…" })}`;
       tone = "warn";
     }
   } else {
-    text = "Not configured: the nodes will fail until a key pair is set here or in the environment.";
+    text = t("settings.notConfigured");
     tone = "warn";
   }
-  if (status.error && !(status.configured === false && /No Volcengine credentials found/.test(status.error))) {
+  if (status.error && status.configured !== false) {
     text += ` ${status.error}`;
     tone = "error";
   }
   if (status.stored && status.stored_private === false) {
-    text += " Warning: the stored file is readable by other users of this machine; save again to fix it.";
+    text += ` ${t("settings.worldReadable")}`;
     tone = "warn";
   }
   return { text, tone };
+}
+
+/** The Test result's first line, in the user's language; the server's details (gateway words, request id) follow. */
+function describeCheck(result, t) {
+  const source = result.source === "ComfyUI settings" ? t("settings.sourceSettings") : result.source;
+  const known = t(`settings.outcome.${result.outcome}`, { key: result.key_hint ?? "…", source: source ?? "" });
+  const first = known.startsWith("settings.") ? result.message : known; // "other": the server's own sentence
+  return { text: first, details: result.details ?? "", tone: result.outcome === "ok" ? "ok" : "error" };
+}
+
+async function confirmRemove(t) {
+  const dialog = app.extensionManager?.dialog;
+  if (dialog?.confirm) {
+    return (await dialog.confirm({ title: t("settings.removeTitle"), message: t("settings.removeConfirm"),
+                                   type: "delete" })) === true;
+  }
+  return window.confirm(t("settings.removeConfirm"));
 }
 
 const TONE_COLOR = {
@@ -93,7 +107,7 @@ const TONE_COLOR = {
   info: "var(--descrip-text, #999)",
 };
 
-function renderPanel() {
+function renderPanel(t) {
   const inputStyle = { width: "100%", boxSizing: "border-box", fontFamily: "monospace" };
   const input = (name, label, type, placeholder) =>
     el("input", {
@@ -107,9 +121,9 @@ function renderPanel() {
       dataset: { volcField: name },
       style: inputStyle,
     });
-  const accessKey = input("access_key", "Access key", "text", "Access key (AK…)");
-  const secretKey = input("secret_key", "Secret key", "password", "Secret key");
-  const sessionToken = input("session_token", "Session token", "password", "Session token (optional)");
+  const accessKey = input("access_key", t("settings.accessKey"), "text", t("settings.accessKeyPlaceholder"));
+  const secretKey = input("secret_key", t("settings.secretKey"), "password", t("settings.secretKey"));
+  const sessionToken = input("session_token", t("settings.sessionToken"), "password", t("settings.sessionToken"));
 
   const button = (label, action, severity) =>
     el(
@@ -121,9 +135,9 @@ function renderPanel() {
       },
       el("span", { className: "p-button-label", textContent: label }),
     );
-  const saveButton = button("Save", "save");
-  const checkButton = button("Test", "check", "secondary");
-  const removeButton = button("Remove", "remove", "danger");
+  const saveButton = button(t("settings.save"), "save");
+  const checkButton = button(t("settings.test"), "check", "secondary");
+  const removeButton = button(t("settings.remove"), "remove", "danger");
 
   const statusLine = el("div", {
     className: "volcengine-status",
@@ -134,6 +148,10 @@ function renderPanel() {
     className: "volcengine-message",
     role: "alert",
     style: { fontSize: "0.85rem", lineHeight: "1.3", minHeight: "1.1em" },
+  });
+  const detailsLine = el("div", {
+    className: "volcengine-details",
+    style: { fontSize: "0.75rem", lineHeight: "1.3", color: TONE_COLOR.info, overflowWrap: "anywhere" },
   });
 
   const panel = el(
@@ -149,11 +167,10 @@ function renderPanel() {
     el("div", { style: { display: "flex", gap: "0.4rem", justifyContent: "flex-end" } }, saveButton, checkButton,
        removeButton),
     messageLine,
+    detailsLine,
     el("div", {
       style: { fontSize: "0.75rem", color: TONE_COLOR.info, lineHeight: "1.3" },
-      textContent:
-        "Stored on the ComfyUI server in its user directory (readable by its owner only), never in workflows, " +
-        "images or these settings. The secret is never shown again. Environment variables take precedence.",
+      textContent: t("settings.help"),
     }),
   );
 
@@ -165,7 +182,8 @@ function renderPanel() {
     for (const b of [saveButton, checkButton, removeButton]) b.disabled = busy;
   };
   const applyStatus = (status) => {
-    show(statusLine, describe(status));
+    show(statusLine, describe(status, t));
+    detailsLine.textContent = "";
     removeButton.disabled = !(status && status.stored);
     panel.dataset.configured = String(Boolean(status?.configured));
   };
@@ -175,7 +193,7 @@ function renderPanel() {
     const body = { access_key: accessKey.value.trim(), secret_key: secretKey.value.trim() };
     if (sessionToken.value.trim()) body.session_token = sessionToken.value.trim();
     if (!body.access_key || !body.secret_key) {
-      show(messageLine, { text: "Enter both the access key and the secret key.", tone: "error" });
+      show(messageLine, { text: t("settings.enterBoth"), tone: "error" });
       return;
     }
     setBusy(true);
@@ -186,46 +204,46 @@ function renderPanel() {
       secretKey.value = "";
       sessionToken.value = "";
       applyStatus(result);
-      show(messageLine, { text: `Saved (access key ${result.stored_key_hint ?? "…"}).`, tone: "ok" });
+      show(messageLine, { text: t("settings.saved", { key: result.stored_key_hint ?? "…" }), tone: "ok" });
     } else {
-      show(messageLine, { text: result.error ?? "Not saved.", tone: "error" });
+      show(messageLine, { text: result.error ?? t("settings.notSaved"), tone: "error" });
       await refresh();
     }
   });
 
   checkButton.addEventListener("click", async () => {
     setBusy(true);
-    show(messageLine, { text: "Testing with one call to the visual service…", tone: "info" });
+    show(messageLine, { text: t("settings.testing"), tone: "info" });
     const result = await request("POST", `${ROUTE}/check`, {});
     setBusy(false);
     await refresh();
     if (!result.ok) {
-      show(messageLine, { text: result.error ?? "The test could not run.", tone: "error" });
+      show(messageLine, { text: result.error ?? t("settings.testCouldNotRun"), tone: "error" });
       return;
     }
-    const title = OUTCOME_TEXT[result.outcome] ?? result.outcome;
-    show(messageLine, {
-      text: `${title}: ${result.message}`,
-      tone: result.outcome === "ok" ? "ok" : "error",
-    });
+    const outcome = describeCheck(result, t);
+    show(messageLine, outcome);
+    detailsLine.textContent = outcome.details;
     panel.dataset.outcome = result.outcome;
+    // A failed test means the nodes will fail too: the status line says so in red, whatever it said before.
+    if (result.outcome !== "ok") statusLine.style.color = TONE_COLOR.error;
   });
 
   removeButton.addEventListener("click", async () => {
-    if (!window.confirm("Remove the Volcengine key pair stored on this ComfyUI server?")) return;
+    if (!(await confirmRemove(t))) return;
     setBusy(true);
     const result = await request("DELETE", ROUTE);
     setBusy(false);
     if (result.ok) {
       applyStatus(result);
-      show(messageLine, { text: result.removed ? "Removed." : "Nothing was stored.", tone: "ok" });
+      show(messageLine, { text: t(result.removed ? "settings.removed" : "settings.nothingStored"), tone: "ok" });
     } else {
-      show(messageLine, { text: result.error ?? "Not removed.", tone: "error" });
+      show(messageLine, { text: result.error ?? t("settings.notRemoved"), tone: "error" });
       await refresh();
     }
   });
 
-  show(statusLine, { text: "Checking…", tone: "info" });
+  show(statusLine, { text: t("settings.checking"), tone: "info" });
   removeButton.disabled = true;
   refresh();
   return panel;
@@ -242,7 +260,8 @@ app.registerExtension({
         "Used by the Volcengine nodes when VOLC_ACCESSKEY / VOLC_SECRETKEY are not set in the environment. " +
         "Stored on the server, never in workflows or images.",
       // A render function: this setting has no value of its own, so nothing secret is saved with the settings.
-      type: () => renderPanel(),
+      // Its name and tooltip are translated by ComfyUI from locales/<lang>/settings.json (Volcengine_Credentials).
+      type: () => renderPanel(translate),
       defaultValue: "",
     },
   ],
