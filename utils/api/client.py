@@ -25,6 +25,7 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 from .credentials import Credentials, resolve_credentials
+from . import quiet_log
 from .errors import (ConnectFailedError, InputError, NetworkError, RateLimitError, RequestTimeoutError, ServiceError,
                      VolcError, gateway_error, service_error)
 from .limiter import LIMITER, ProcessLimiter
@@ -169,6 +170,7 @@ class VisualClient:
         """`body` is the JSON object, or its encoded bytes."""
         payload = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode("utf-8")
         url = f"{self.config.resolved_endpoint()}/?{urlencode({'Action': action, 'Version': API_VERSION})}"
+        quiet_log.quiet(url)  # no httpx INFO line per call in ComfyUI's console
         credentials = self.credentials  # resolve before any network work, so a missing key fails fast
         started = time.monotonic()
         result, backoff_spent = CallResult(b""), 0.0
@@ -280,6 +282,7 @@ class VisualClient:
     async def _download(self, url: str, request_id: str) -> bytes:
         parts = urlsplit(url)
         host = parts.hostname or ""
+        quiet_log.quiet(url)
         if not (parts.scheme == "https" or (parts.scheme == "http" and is_loopback(host))):
             raise ServiceError(f"The result URL on {host or '?'} is not https; it was not downloaded.",
                                hint="Leave return_url off.", request_id=request_id)
