@@ -4,8 +4,9 @@
 
 Each API workflow is run through the pack's node classes against an in-process stand-in endpoint (never the real
 service, so no credentials are used and no call is billed); the few core nodes the workflows use are replaced by
-small equivalents. The thumbnail shows the input with the erased area tinted red, above the result (a 2 x 2 grid
-when the eraser makes several variants). ComfyUI lists a template's same-name .jpg as its thumbnail.
+small equivalents. The thumbnail is square, like the template browser's cards: the input with the erased area tinted
+red above the result (a 2 x 2 grid when the eraser makes several variants). ComfyUI lists a template's same-name .jpg
+as its thumbnail.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pack_loader import ROOT, load_pack
@@ -45,29 +46,12 @@ def load_image(image: str) -> tuple:
     return rgb, torch.zeros((1, 64, 64))
 
 
-def from_batch(image, batch_index: int, length: int) -> tuple:
-    start = min(image.shape[0] - 1, batch_index)
-    return (image[start:start + length],)
-
-
-def stitch(image1, direction: str, match_image_size: bool, spacing_width: int, spacing_color: str, image2=None):
-    import torch
-
-    if image2 is None:
-        return (image1,)
-    axis = {"right": 2, "down": 1}[direction]  # the only directions the bundled workflows use
-    gap = list(image1.shape)
-    gap[axis] = spacing_width
-    return (torch.cat([image1, torch.ones(gap), image2], dim=axis),)
-
-
 def sink(**_: object) -> tuple:
     return ()
 
 
-CORE: dict[str, Callable[..., tuple]] = {"LoadImage": load_image, "ImageFromBatch": from_batch, "ImageStitch": stitch,
-                                         "SaveImage": sink, "PreviewImage": sink, "MaskPreview": sink,
-                                         "PreviewAny": sink}
+CORE: dict[str, Callable[..., tuple]] = {"LoadImage": load_image, "SaveImage": sink, "PreviewImage": sink,
+                                         "MaskPreview": sink, "PreviewAny": sink}
 
 
 async def execute(prompt: dict, mappings: dict) -> dict[str, tuple]:
@@ -93,9 +77,10 @@ async def execute(prompt: dict, mappings: dict) -> dict[str, tuple]:
 
 # --- picture ------------------------------------------------------------------------------------------------------
 
-def to_pil(array: np.ndarray, width: int) -> Image.Image:
+def to_pil(array: np.ndarray, width: int, height: int) -> Image.Image:
+    """The picture scaled to cover width x height, centred (the card is square: no bars, nothing stretched)."""
     image = Image.fromarray(np.clip(array * 255.0 + 0.5, 0, 255).astype(np.uint8))
-    return image.resize((width, round(image.height * width / image.width)), Image.LANCZOS)
+    return ImageOps.fit(image, (width, height), Image.LANCZOS)
 
 
 def tinted(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -104,25 +89,18 @@ def tinted(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return image * (1 - weight) + TINT * weight
 
 
-def grid(images: list[Image.Image]) -> Image.Image:
-    """Two per row, GAP pixels apart; a single image is returned as is."""
-    if len(images) == 1:
-        return images[0]
-    w, h = images[0].size
-    rows = (len(images) + 1) // 2
-    sheet = Image.new("RGB", (2 * w + GAP, rows * h + (rows - 1) * GAP), "white")
-    for i, image in enumerate(images):
-        sheet.paste(image, ((i % 2) * (w + GAP), (i // 2) * (h + GAP)))
-    return sheet
-
-
 def thumbnail(before: np.ndarray, mask: np.ndarray, after: np.ndarray, width: int) -> Image.Image:
-    top = to_pil(tinted(before, mask), width)
-    cell = width if len(after) == 1 else (width - GAP) // 2
-    bottom = grid([to_pil(a, cell) for a in after])
-    sheet = Image.new("RGB", (width, top.height + GAP + bottom.height), "white")
-    sheet.paste(top, (0, 0))
-    sheet.paste(bottom, ((width - bottom.width) // 2, top.height + GAP))
+    """A square (ComfyUI's template cards are square): the input above, the result below, or a 2 x 2 grid of results
+    when the eraser made several variants."""
+    half = (width - GAP) // 2
+    sheet = Image.new("RGB", (width, width), "white")
+    sheet.paste(to_pil(tinted(before, mask), width, half), (0, 0))
+    if len(after) == 1:
+        sheet.paste(to_pil(after[0], width, width - half - GAP), (0, half + GAP))
+        return sheet
+    cell_w, cell_h = (width - GAP) // 2, (width - half - 2 * GAP) // 2
+    for i, image in enumerate(after[:4]):
+        sheet.paste(to_pil(image, cell_w, cell_h), ((i % 2) * (width - cell_w), half + GAP + (i // 2) * (cell_h + GAP)))
     return sheet
 
 

@@ -370,7 +370,7 @@ def test_subject_workflows_erase_the_chosen_side(standin_env, name, slot):
     assert standin_env.count("saliency_seg") == 1 and standin_env.count("i2i_inpainting") == 1
 
 
-def test_four_variants_are_distinct_and_tiled(standin_env):
+def test_four_variants_are_distinct_and_all_saved(standin_env):
     _, seen, results = run_offline("erase_four_variants")
     original = results["1"][0]
     variants, paste_masks, report = results["2"]
@@ -379,7 +379,5 @@ def test_four_variants_are_distinct_and_tiled(standin_env):
         assert_erased_within(original, variants[k:k + 1], paste_masks[k:k + 1])
         for j in range(k):
             assert not torch.equal(variants[k], variants[j]), (j, k)
-    grid = seen["11"]
-    assert grid.shape == (1, 808, 1208, 3)
-    assert torch.equal(grid[0, 408:, 608:], variants[3]) and torch.equal(grid[0, :400, :600], variants[0])
+    # Save Image gets the whole batch of four (it shows them side by side) and the report lists each seed.
     assert seeds(report) == [42, 43, 44, 45] and standin_env.count("i2i_inpainting") == 4
