@@ -100,6 +100,8 @@ class ClientConfig:
 @dataclass
 class CallResult:
     data: bytes                      # the result image (JPEG for inpainting, PNG mask for saliency)
+    more: list[bytes] = field(default_factory=list)   # further inline result images, in the answer's order
+    fields: dict[str, Any] = field(default_factory=dict)  # the answer's other data fields (e.g. entity_num)
     request_id: str = ""
     attempts: int = 1
     elapsed: float = 0.0
@@ -165,6 +167,12 @@ class VisualClient:
                 "refine_mask": refine_mask}
         return await self.call("CVProcess", body)
 
+    async def entity_segment(self, image: bytes, *, max_entity: int = 20, return_format: int = 0) -> CallResult:
+        """Entity segmentation (智能分割). Only the documented fields; return_url is documented as unsupported."""
+        body = {"req_key": "entity_seg", "binary_data_base64": [_b64(image)], "max_entity": max_entity,
+                "return_format": return_format}
+        return await self.call("EntitySegment", body)
+
     async def call(self, action: str, body: dict[str, Any] | bytes) -> CallResult:
         """`body` is the JSON object, or its encoded bytes."""
         payload = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode("utf-8")
@@ -175,7 +183,7 @@ class VisualClient:
         while True:
             try:
                 status, answer = await self._guard(self._post_once(url, payload, credentials))
-                data, request_id = await self._interpret(status, answer, credentials)
+                data, request_id, rest = await self._interpret(status, answer, credentials)
             except VolcError as exc:
                 delay = self._retry_delay(exc, result.retries, backoff_spent)
                 if delay is None:
@@ -188,6 +196,8 @@ class VisualClient:
                 result.attempts += 1
                 continue
             result.data, result.request_id = data, request_id
+            result.more = _more_images(rest, request_id)
+            result.fields = {k: v for k, v in rest.items() if k not in ("binary_data_base64", "image_urls")}
             result.elapsed = time.monotonic() - started
             return result
 
@@ -231,7 +241,7 @@ class VisualClient:
             raise NetworkError(f"The connection to {host} broke before an answer arrived ({type(exc).__name__}).",
                                hint="The call may have been billed, so it was not repeated; run again.") from None
 
-    async def _interpret(self, status: int, raw: bytes, cred: Credentials) -> tuple[bytes, str]:
+    async def _interpret(self, status: int, raw: bytes, cred: Credentials) -> tuple[bytes, str, dict[str, Any]]:
         try:
             answer = json.loads(raw)
             if not isinstance(answer, dict):
@@ -255,26 +265,17 @@ class VisualClient:
                 raise service_error(code, message, status, request_id)
             raise ServiceError(f"The service answered HTTP {status} without an error code.",
                                hint="Try again later.", http_status=status, request_id=request_id)
-        return await self._result_image(data, status, request_id), request_id
+        return await self._result_image(data, status, request_id), request_id, data
 
     async def _result_image(self, data: dict, status: int, request_id: str) -> bytes:
         encoded = (data.get("binary_data_base64") or [None])[0]
         if encoded:
-            try:
-                image = base64.b64decode(encoded, validate=True)
-            except (binascii.Error, ValueError, TypeError):
-                raise ServiceError("The service's result image was not valid base64.", hint="Run again.",
-                                   http_status=status, request_id=request_id) from None
-        else:
-            url = (data.get("image_urls") or [None])[0]
-            if not url:
-                raise ServiceError("The service answered success without an image.", hint="Run again.",
-                                   http_status=status, request_id=request_id)
-            image = await self._guard(self._download(str(url), request_id))
-        if not (image.startswith(b"\xff\xd8") or image.startswith(b"\x89PNG")):
-            raise ServiceError("The service's result is not a JPEG or PNG image.", hint="Run again.",
+            return _inline_image(encoded, status, request_id)
+        url = (data.get("image_urls") or [None])[0]
+        if not url:
+            raise ServiceError("The service answered success without an image.", hint="Run again.",
                                http_status=status, request_id=request_id)
-        return image
+        return _checked_image(await self._guard(self._download(str(url), request_id)), status, request_id)
 
     async def _download(self, url: str, request_id: str) -> bytes:
         parts = urlsplit(url)
@@ -315,6 +316,28 @@ class VisualClient:
             if not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+
+
+def _inline_image(encoded: Any, status: int, request_id: str) -> bytes:
+    try:
+        image = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        raise ServiceError("The service's result image was not valid base64.", hint="Run again.",
+                           http_status=status, request_id=request_id) from None
+    return _checked_image(image, status, request_id)
+
+
+def _checked_image(image: bytes, status: int, request_id: str) -> bytes:
+    if not (image.startswith(b"\xff\xd8") or image.startswith(b"\x89PNG")):
+        raise ServiceError("The service's result is not a JPEG or PNG image.", hint="Run again.",
+                           http_status=status, request_id=request_id)
+    return image
+
+
+def _more_images(data: dict[str, Any], request_id: str) -> list[bytes]:
+    """The inline images after the first (entity layers, for instance), checked like the first."""
+    items = data.get("binary_data_base64")
+    return [_inline_image(item, 200, request_id) for item in items[1:]] if isinstance(items, list) else []
 
 
 def _b64(data: bytes) -> str:
