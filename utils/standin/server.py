@@ -1,15 +1,17 @@
 """Local stand-in for the Volcengine visual API, for tests and offline demos (no machine here reaches Volcengine).
 
-Serves `POST /?Action=Img2ImgInpainting|CVProcess&Version=2022-08-31` on loopback, checks Signature V4 like the
-gateway (with `signing.verify_request`), validates bodies like the service (same error codes), answers inpainting
-with a classical seeded fill and saliency_seg with a border-contrast mask, and can inject faults. Results asked for
-with return_url are served unsigned at `GET /results/<id>.jpg` until stop().
+Serves `POST /?Action=Img2ImgInpainting|EntitySegment|CVProcess&Version=2022-08-31` on loopback, checks Signature V4
+like the gateway (with `signing.verify_request`), validates bodies like the service (same error codes), answers
+inpainting with a classical seeded fill, saliency_seg with a border-contrast mask and entity_seg with colour regions
+(standin/entities.py), and can inject faults. Results asked for with return_url are served unsigned at
+`GET /results/<id>.jpg` until stop().
 
 Choices where the reference leaves room: steps 1..50, strength 0.1..1.0, scale 1..20, seed -1..2**63-1 (int64),
 dilate_size 0..100 (all inclusive); 50400 answers HTTP 400; URL results are JPEG. Faults are matched in FIFO order:
 a request takes one application of the first queued fault whose `action` matches its req_key ("empty_mask" only
-matches saliency_seg). "reset", "latency" and "gateway" apply after authentication and before body validation; the
-others only once the body is valid, so an invalid request leaves them queued. A reset request is recorded with
+matches saliency_seg and entity_seg, where it means nothing was found). "reset", "latency" and "gateway" apply after
+authentication and before body validation; the others only once the body is valid, so an invalid request leaves them
+queued. A reset request is recorded with
 http_status None. Only verified requests have `signed` True. Nothing recorded holds a secret, token or signature.
 
 CLI: `python -m utils.standin [--host 127.0.0.1] [--port 8787] [--fault KIND[:ARG][/TIMES] ...]` from the repo root.
@@ -31,11 +33,10 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ..api.client import is_loopback
-from .checks import (ApiError, ImageInfo, InpaintJob, build_inpaint, build_saliency, check_req_key,
-                             lenient_body, parse_body)
+from .checks import ApiError, ImageInfo, check_req_key, lenient_body, parse_body
 from .http import Handler, Reply, Server, read_body
-from .service import (GATEWAY_CODES, GatewayError, as_jpeg, authenticate, gateway_body, half_size, route,
-                              run_inpaint, run_saliency, service_body, success_body)
+from .service import (GATEWAY_CODES, GatewayError, as_jpeg, authenticate, build_job, gateway_body, half_size, route,
+                      run_job, service_body, success_body)
 
 __all__ = ["STANDIN_ACCESS_KEY", "STANDIN_SECRET_KEY", "Fault", "ImageInfo", "Recorded", "StandIn", "main"]
 
@@ -78,7 +79,7 @@ class Fault:
     def matches(self, req_key: str | None) -> bool:
         if self.action is not None and req_key != self.action:
             return False
-        return self.kind != "empty_mask" or req_key == "saliency_seg"
+        return self.kind != "empty_mask" or req_key in ("saliency_seg", "entity_seg")
 
 
 @dataclass
@@ -260,8 +261,7 @@ class StandIn:
         try:
             payload = parse_body(body)
             req_key = check_req_key(payload, allowed)
-            build = build_inpaint if req_key == "i2i_inpainting" else build_saliency
-            job = build(payload, rec.images)
+            job = build_job(req_key, payload, rec.images)
         except ApiError as exc:
             return self._service_error(rec, exc, started)
         if fault is None:
@@ -273,19 +273,16 @@ class StandIn:
             return self._service_error(rec, ApiError(int(fault.code or 50500), ""), started)
         if kind == "ghost_face":
             return self._ghost_face(rec, fault.shape, started)
-        if isinstance(job, InpaintJob):
-            outputs, want_url = [run_inpaint(job)], job.params["return_url"]
-        else:
-            outputs, want_url = run_saliency(job, empty=kind == "empty_mask"), job.return_url
-        if kind == "wrong_size":
+        outputs, want_url, fields = run_job(job, empty=kind == "empty_mask")
+        if kind == "wrong_size" and outputs:
             outputs[0] = half_size(outputs[0])
         images = [base64.b64encode(data).decode("ascii") for data in outputs]
-        urls = [self._store_result(as_jpeg(outputs[0]))] if want_url else None
+        urls = [self._store_result(as_jpeg(outputs[0]))] if want_url and outputs else None
         if kind == "expired_url":  # nothing inline, and the URL answers 404
             images, urls = [], [f"{self.endpoint}/results/expired-{secrets.token_hex(8)}.jpg"]
-        if kind == "bad_base64":
+        if kind == "bad_base64" and images:
             images[0] = "@@not-base64@@"  # 9 alphabet characters: invalid even for lenient decoders
-        answer = success_body(images, urls, rec.request_id, time.monotonic() - started)
+        answer = success_body(images, urls, rec.request_id, time.monotonic() - started, fields)
         if kind == "truncated_json":
             answer = answer[: len(answer) // 2]
         rec.http_status, rec.code = 200, 10000

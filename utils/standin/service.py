@@ -1,4 +1,4 @@
-"""Gateway authentication, the two response shapes and the two jobs (inpainting, saliency) of the stand-in endpoint.
+"""Gateway authentication, the two response shapes and the jobs (inpainting, saliency, entities) of the stand-in.
 
 Shapes and status codes follow the project's reference notes on the Volcengine visual API; nothing here does I/O.
 """
@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .checks import InpaintJob, SaliencyJob, to_rgb
+from .checks import ImageInfo, InpaintJob, SaliencyJob, build_inpaint, build_saliency, to_rgb
+from .entities import EntityJob, build_entity, run_entity
 from .fill import dilate, inpaint, saliency_mask
 from ..api.signing import DATE_FORMAT, parse_authorization, verify_request
 
@@ -25,8 +26,10 @@ API_VERSION = "2022-08-31"
 # (Action, Version) -> the req_keys it serves.
 ROUTES: dict[tuple[str, str], tuple[str, ...]] = {
     ("Img2ImgInpainting", API_VERSION): ("i2i_inpainting",),
-    ("CVProcess", API_VERSION): ("i2i_inpainting", "saliency_seg"),
+    ("CVProcess", API_VERSION): ("i2i_inpainting", "saliency_seg", "entity_seg"),
+    ("EntitySegment", API_VERSION): ("entity_seg",),
 }
+BUILDERS = {"i2i_inpainting": build_inpaint, "saliency_seg": build_saliency, "entity_seg": build_entity}
 # Gateway Code -> (CodeN, HTTP status), from the reference table.
 GATEWAY_CODES: dict[str, tuple[int, int]] = {
     "MissingParameter": (100002, 400), "MissingAuthenticationToken": (100003, 401),
@@ -151,9 +154,10 @@ def service_body(code: int, message: str | None, request_id: str, elapsed: float
     return status or service_status(code), _dump(answer)
 
 
-def success_body(images: list[str], urls: list[str] | None, request_id: str, elapsed: float) -> bytes:
+def success_body(images: list[str], urls: list[str] | None, request_id: str, elapsed: float,
+                 fields: dict[str, Any] | None = None) -> bytes:
     data = {"algorithm_base_resp": {"status_code": 0, "status_message": "Success"}, "binary_data_base64": images,
-            "image_urls": urls, "request_id": request_id}
+            "image_urls": urls, "request_id": request_id, **(fields or {})}
     return _dump({"code": 10000, "data": data, "message": "Success", "request_id": request_id, "status": 10000,
                   "time_elapsed": elapsed_text(elapsed)})
 
@@ -163,6 +167,21 @@ def _dump(value: Any) -> bytes:
 
 
 # --- the jobs ------------------------------------------------------------------------------------------------------
+
+def build_job(req_key: str, body: dict[str, Any], infos: list[ImageInfo]) -> Any:
+    """The validated job for a req_key (ApiError when the body is not acceptable)."""
+    return BUILDERS[req_key](body, infos)
+
+
+def run_job(job: Any, *, empty: bool = False) -> tuple[list[bytes], bool, dict[str, Any]]:
+    """(result files, whether a URL was asked for, extra data fields); `empty`: the "empty_mask" fault."""
+    if isinstance(job, InpaintJob):
+        return [run_inpaint(job)], job.params["return_url"], {}
+    if isinstance(job, EntityJob):
+        images, fields = run_entity(job, empty=empty)
+        return [encode(image, "PNG") for image in images], False, fields
+    return run_saliency(job, empty=empty), job.return_url, {}
+
 
 def run_inpaint(job: InpaintJob) -> bytes:
     """The erased image as JPEG, the input's size; seed -1 draws a fresh seed."""
