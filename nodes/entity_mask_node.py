@@ -1,0 +1,63 @@
+"""VolcengineEntityMask: entity segmentation -> the complete objects a stroke touches (or all, the largest, ...)."""
+from __future__ import annotations
+
+import json
+
+import torch
+
+from . import comfy_bridge
+from .common import make_client, timeout_widget, to_numpy
+from ..utils.entities import DEFAULT_OVERLAP, MAX_ENTITY_LIMIT, SELECT, EntitySettings, entity_masks
+
+
+class VolcengineEntityMask:
+    DESCRIPTION = (
+        "Find every object in the image with Volcengine entity segmentation (智能分割) and select complete objects: "
+        "scribble roughly over what should go (the hint, e.g. what you painted in Load Image's Mask Editor) and the "
+        "mask snaps to the whole objects the stroke touches; or take all objects, the largest, or all but the "
+        "largest. The mask is at the input's size, ready for the eraser. Images outside 128..4096 px are fitted on "
+        "the way in.")
+    CATEGORY = "Volcengine/inpainting"
+    RETURN_TYPES = ("MASK", "MASK", "STRING")
+    RETURN_NAMES = ("mask", "entities", "report")
+    OUTPUT_TOOLTIPS = ("1 where the selected objects are (all images of the batch).",
+                       "Every object found, one mask each, largest first (image 1's, then image 2's, ...).",
+                       "JSON report per image: request id, entities found, which were selected and why.")
+    FUNCTION = "segment"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "image": ("IMAGE", {"tooltip": "The picture(s) to segment; each image of a batch gets its own mask."}),
+                "select": (list(SELECT), {"default": "hint", "tooltip": "hint: the objects the hint stroke lands "
+                           "on; all: every object; largest: the largest object; all but largest: every other "
+                           "object (clear the clutter around the main thing)."}),
+                "overlap": ("FLOAT", {"default": DEFAULT_OVERLAP, "min": 0.01, "max": 1.0, "step": 0.01,
+                                      "tooltip": "select = hint: an object is taken when the stroke covers this "
+                                      "share of it, or when this share of a stroke lies on it (a quick line across "
+                                      "an object). Lower it to take objects the stroke only touches."}),
+                "max_entities": ("INT", {"default": 20, "min": 1, "max": MAX_ENTITY_LIMIT, "tooltip": "At most "
+                                         "this many objects per image (the service's max_entity)."}),
+                "grow": ("INT", {"default": 0, "min": -512, "max": 512, "tooltip": "Grow (+) or shrink (-) the "
+                                 "selected mask by this many pixels."}),
+                "timeout": timeout_widget(60.0),
+            },
+            "optional": {
+                "hint": ("MASK", {"tooltip": "A rough stroke over the object(s) to select (select = hint), e.g. "
+                                  "Load Image's MASK after painting in the Mask Editor."}),
+            },
+            "hidden": {"unique_id": "UNIQUE_ID"},
+        }
+
+    async def segment(self, image, select, overlap, max_entities, grow, timeout, hint=None, unique_id=None):
+        client = make_client(timeout)
+        settings = EntitySettings(select=select, overlap=overlap, max_entities=max_entities, grow=grow)
+        stroke = None if hint is None else to_numpy(hint, "hint")
+        out = await entity_masks(to_numpy(image, "image"), client, settings, stroke,
+                                 progress=comfy_bridge.progress(unique_id))
+        empty = [r["index"] + 1 for r in out.reports if not r["selected"]]
+        if empty:
+            comfy_bridge.status_text(f"Nothing selected in image(s) {empty}: empty mask (see the report).", unique_id)
+        return (torch.from_numpy(out.masks), torch.from_numpy(out.entities),
+                json.dumps(out.reports, ensure_ascii=False, indent=1))
