@@ -4,7 +4,7 @@ Checks follow the documentation (volcengine.com/docs/6793/1317296): one image in
 128..4096 px per side, base64 at most 4,700,000 characters (50205 beyond); max_entity 1..100 (20), return_format 0..4
 (0), refine_mask 0..1 (0, accepted and ignored); return_url is documented as not supported, so true is refused (50200).
 
-The segmentation: the picture, at most 1024 px on its long side, is quantised to a few colours; 4-connected regions of
+The segmentation: the picture, scaled down to at most a megapixel, is quantised to a few colours; 4-connected regions of
 one colour are the candidates, speckles under 0.2 % of the picture are dropped. The background is the largest region
 touching the border. It, and everything dropped, is index 0; the other regions, largest first, are entities 1..n (at
 most max_entity). Separate shapes of one colour on a plain background therefore come back as one entity each.
@@ -26,7 +26,7 @@ from .checks import ApiError, ImageInfo, bool_param, decode_inputs, number_param
 
 MAX_BASE64 = 4_700_000
 SIDES = (128, 4096)
-WORK_SIDE = 1024        # the segmentation runs at most at this size; labels are scaled back nearest-neighbour
+WORK_PIXELS = 1 << 20   # the segmentation runs on at most a megapixel; labels are scaled back nearest-neighbour
 COLOURS = 8             # adaptive palette size: flat shapes keep their colour, photos fall into broad regions
 MIN_SHARE = 0.002       # regions smaller than this share of the picture are speckles, not entities
 
@@ -52,8 +52,10 @@ def build_entity(body: dict[str, Any], infos: list[ImageInfo]) -> EntityJob:
 def segment(image: Image.Image, max_entity: int) -> np.ndarray:
     """uint8 [H,W] at the image's size: 0 background, 1..n entities, largest first."""
     work = image.convert("RGB")
-    if max(work.size) > WORK_SIDE:
-        work.thumbnail((WORK_SIDE, WORK_SIDE), Image.Resampling.BOX)
+    scale = (WORK_PIXELS / (work.width * work.height)) ** 0.5
+    if scale < 1:
+        work = work.resize((max(1, round(work.width * scale)), max(1, round(work.height * scale))),
+                           Image.Resampling.BOX)
     colours = np.asarray(work.quantize(COLOURS, method=Image.Quantize.MEDIANCUT))
     regions, sizes = label_components(colours)
     speckles = sizes[regions] < MIN_SHARE * regions.size
