@@ -15,12 +15,11 @@ from .api.client import VisualClient
 from .imaging.codec import encode_image, to_uint8
 from .api.errors import InputError, ServiceError
 from .imaging.masks import grow
-from .validate import choice, number
+from .specs import SUBJECT_MASK
 from .imaging.regions import apply_fit, plan_fit, undo_fit
 
 SALIENCY_MIN_SIDE, SALIENCY_MAX_SIDE = 128, 4096
 SALIENCY_MAX_BYTES = int(4.7 * 1024 * 1024 * 3 / 4)  # the 4.7 MB limit is on the base64 text
-REFINE = {"none": 0, "light": 1, "heavy": 2}
 
 
 def decode_mask(data: bytes) -> np.ndarray:
@@ -65,15 +64,15 @@ async def subject_masks(images: np.ndarray, client: VisualClient, *, refine: str
     if images.ndim != 4 or images.shape[-1] not in (1, 3, 4) or min(images.shape[:3]) < 1:
         raise InputError(f"image has shape {tuple(images.shape)}, not [batch, height, width, channels].",
                          hint="Connect an IMAGE output (e.g. from Load Image).")
-    choice("refine_mask", refine, list(REFINE))
-    grow_px = number("grow", grow_px, -512, 512, whole=True)
+    refine_level = SUBJECT_MASK["refine_mask"].parse(refine)
+    grow_px = SUBJECT_MASK["grow"].check(grow_px)
     batch, height, width = images.shape[:3]
     out = np.zeros((batch, height, width), np.float32)
     done = 0
 
     async def run(i: int) -> dict:
         nonlocal done
-        report = await _one(client, i, images[i], REFINE[refine], grow_px, out)
+        report = await _one(client, i, images[i], refine_level, grow_px, out)
         done += 1
         if progress is not None:
             progress(done, batch)
