@@ -18,6 +18,7 @@ from .api.client import InpaintOptions, VisualClient
 from .imaging.codec import decode_image, encode_image, encode_mask, resize_rgb, sanitize_into, to_uint8
 from .api.errors import InputError, ServiceError, VolcError
 from .api.errors import NEW_SEED_CODES
+from .batch import check_images, gather_all
 from .specs import ERASE, MAX_SEED
 from .imaging.masks import align_masks, binarize, grow, is_empty, paste_weights
 from .imaging.regions import Box, FitPlan, apply_fit, apply_fit_mask, context_box, paste_back, plan_fit, undo_fit
@@ -195,7 +196,7 @@ class _BatchRun:
         seeds = variant_seeds(self.settings.options.seed, self.variants)
         weights = asyncio.ensure_future(asyncio.to_thread(_weights, prep, self.settings))
         try:
-            await _gather_all(self.variant(prep, v, seed, weights) for v, seed in enumerate(seeds))
+            await gather_all(self.variant(prep, v, seed, weights) for v, seed in enumerate(seeds))
         finally:
             await asyncio.gather(weights, return_exceptions=True)  # a thread cannot be cancelled: let it end
 
@@ -239,10 +240,7 @@ async def erase_batch(images: np.ndarray, masks: np.ndarray, settings: EraseSett
                       progress: Callable[[int, int], None] | None = None) -> EraseOutput:
     """images float [B,H,W,C]; masks float [B|1,h,w] or [h,w]. Output i*variants+v is image i, variant v."""
     settings.validate()
-    if images.ndim != 4 or images.shape[-1] not in (1, 3, 4) or min(images.shape[:3]) < 1:
-        raise InputError(f"image has shape {tuple(images.shape)}, not [batch, height, width, channels].",
-                         hint="Connect an IMAGE output (e.g. from Load Image).")
-    batch, height, width = images.shape[:3]
+    batch, height, width = check_images(images)
     aligned = align_masks(masks, batch, height, width)
     if settings.on_empty_mask == "error":
         for i in range(batch):  # before any call: an error must not come after billed work
@@ -251,18 +249,8 @@ async def erase_batch(images: np.ndarray, masks: np.ndarray, settings: EraseSett
                                  hint="Paint over the object in the Mask Editor, or set on_empty_mask to "
                                       "'return original'.")
     run = _BatchRun(images, aligned, settings, client, progress)
-    await _gather_all(run.image(i) for i in range(batch))
+    await gather_all(run.image(i) for i in range(batch))
     if run.failures and not run.succeeded:
         raise run.failures[0]  # nothing at all was erased: returning originals would only hide the cause
     return EraseOutput(run.out, run.out_masks, run.reports)
 
-
-async def _gather_all(coros) -> None:
-    """Run all; on the first error cancel the rest (their calls would be wasted) and raise that error."""
-    tasks = [asyncio.ensure_future(c) for c in coros]
-    try:
-        await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)

@@ -13,8 +13,9 @@ from PIL import Image
 
 from .api.client import VisualClient
 from .imaging.codec import encode_image, to_uint8
-from .api.errors import InputError, ServiceError
+from .api.errors import ServiceError
 from .imaging.masks import grow
+from .batch import check_images, gather_all
 from .specs import SUBJECT_MASK
 from .imaging.regions import apply_fit, plan_fit, undo_fit
 
@@ -61,12 +62,9 @@ async def _one(client: VisualClient, index: int, image: np.ndarray, refine: int,
 async def subject_masks(images: np.ndarray, client: VisualClient, *, refine: str = "none", grow_px: int = 0,
                         progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, list[dict]]:
     """images float [B,H,W,C] -> (subject masks float32 [B,H,W] in 0..1, one report per image)."""
-    if images.ndim != 4 or images.shape[-1] not in (1, 3, 4) or min(images.shape[:3]) < 1:
-        raise InputError(f"image has shape {tuple(images.shape)}, not [batch, height, width, channels].",
-                         hint="Connect an IMAGE output (e.g. from Load Image).")
+    batch, height, width = check_images(images)
     refine_level = SUBJECT_MASK["refine_mask"].parse(refine)
     grow_px = SUBJECT_MASK["grow"].check(grow_px)
-    batch, height, width = images.shape[:3]
     out = np.zeros((batch, height, width), np.float32)
     done = 0
 
@@ -78,11 +76,5 @@ async def subject_masks(images: np.ndarray, client: VisualClient, *, refine: str
             progress(done, batch)
         return report
 
-    tasks = [asyncio.ensure_future(run(i)) for i in range(batch)]
-    try:
-        reports = await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    return out, list(reports)
+    reports = await gather_all(run(i) for i in range(batch))
+    return out, reports
