@@ -6,8 +6,9 @@ import json
 import torch
 
 from . import comfy_bridge
-from .common import make_client, timeout_widget, to_numpy
-from ..utils.entities import DEFAULT_OVERLAP, MAX_ENTITY_LIMIT, SELECT, EntitySettings, entity_masks
+from .common import make_client, to_numpy
+from ..utils.entities import EntitySettings, entity_masks
+from ..utils.specs import ENTITY_MASK, widgets
 
 
 class VolcengineEntityMask:
@@ -30,18 +31,7 @@ class VolcengineEntityMask:
         return {
             "required": {
                 "image": ("IMAGE", {"tooltip": "The picture(s) to segment; each image of a batch gets its own mask."}),
-                "select": (list(SELECT), {"default": "hint", "tooltip": "hint: the objects the hint stroke lands "
-                           "on; all: every object; largest: the largest object; all but largest: every other "
-                           "object (clear the clutter around the main thing)."}),
-                "overlap": ("FLOAT", {"default": DEFAULT_OVERLAP, "min": 0.01, "max": 1.0, "step": 0.01,
-                                      "tooltip": "select = hint: an object is taken when the stroke covers this "
-                                      "share of it, or when this share of a stroke lies on it (a quick line across "
-                                      "an object). Lower it to take objects the stroke only touches."}),
-                "max_entities": ("INT", {"default": 20, "min": 1, "max": MAX_ENTITY_LIMIT, "tooltip": "At most "
-                                         "this many objects per image (the service's max_entity)."}),
-                "grow": ("INT", {"default": 0, "min": -512, "max": 512, "tooltip": "Grow (+) or shrink (-) the "
-                                 "selected mask by this many pixels."}),
-                "timeout": timeout_widget(60.0),
+                **widgets(ENTITY_MASK),
             },
             "optional": {
                 "hint": ("MASK", {"tooltip": "A rough stroke over the object(s) to select (select = hint), e.g. "

@@ -28,34 +28,31 @@ import numpy as np
 from PIL import Image
 
 from .api.client import CallResult, VisualClient
-from .api.errors import InputError, ServiceError
+from .api.errors import ServiceError
+from .batch import check_images, gather_all
 from .imaging.codec import encode_image, to_uint8
 from .imaging.components import label_components
 from .imaging.masks import align_masks, binarize, grow, is_empty
 from .imaging.regions import FitPlan, apply_fit, plan_fit
 from .segment import decode_mask
-from .validate import choice, number
+from .specs import ENTITY_MASK
 
 ENTITY_MIN_SIDE, ENTITY_MAX_SIDE = 128, 4096
 ENTITY_MAX_BASE64 = 4_700_000                  # "base64格式下单张图片最大4.7Mb", read as base64 characters
 ENTITY_MAX_BYTES = ENTITY_MAX_BASE64 // 4 * 3  # raw bytes whose base64 is at most that long
-MAX_ENTITY_LIMIT = 100                         # the documented max_entity range is 1..100
-SELECT = ("hint", "all", "largest", "all but largest")
-DEFAULT_OVERLAP = 0.25
 
 
 @dataclass(frozen=True)
 class EntitySettings:
-    select: str = "hint"
-    overlap: float = DEFAULT_OVERLAP   # see choose_by_hint
-    max_entities: int = 20
-    grow: int = 0
+    """The node's widgets (ranges, defaults and tooltips in specs.ENTITY_MASK)."""
+    select: str = ENTITY_MASK["select"].default
+    overlap: float = ENTITY_MASK["overlap"].default   # see choose_by_hint
+    max_entities: int = ENTITY_MASK["max_entities"].default
+    grow: int = ENTITY_MASK["grow"].default
 
     def validate(self) -> None:
-        choice("select", self.select, SELECT)
-        number("overlap", self.overlap, 0.01, 1.0)
-        number("max_entities", self.max_entities, 1, MAX_ENTITY_LIMIT, whole=True)
-        number("grow", self.grow, -512, 512, whole=True)
+        for name in ("select", "overlap", "max_entities", "grow"):
+            ENTITY_MASK[name].check(getattr(self, name))
 
 
 @dataclass
@@ -249,11 +246,8 @@ async def entity_masks(images: np.ndarray, client: VisualClient, settings: Entit
                        hint: np.ndarray | None = None,
                        progress: Callable[[int, int], None] | None = None) -> EntityOutput:
     """images float [B,H,W,C]; hint float [B|1,h,w] or None. See EntityOutput."""
-    if images.ndim != 4 or images.shape[-1] not in (1, 3, 4) or min(images.shape[:3]) < 1:
-        raise InputError(f"image has shape {tuple(images.shape)}, not [batch, height, width, channels].",
-                         hint="Connect an IMAGE output (e.g. from Load Image).")
+    batch, height, width = check_images(images)
     settings.validate()
-    batch, height, width = images.shape[:3]
     strokes = _strokes(hint, batch, height, width) if settings.select == "hint" else [None] * batch
     done = 0
 
@@ -265,11 +259,5 @@ async def entity_masks(images: np.ndarray, client: VisualClient, settings: Entit
             progress(done, batch)
         return outcome
 
-    tasks = [asyncio.ensure_future(run(i)) for i in range(batch)]
-    try:
-        results = await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    results = await gather_all(run(i) for i in range(batch))
     return await asyncio.to_thread(_assemble, list(results), settings, height, width)
