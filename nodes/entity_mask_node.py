@@ -6,9 +6,9 @@ import json
 import torch
 
 from . import comfy_bridge
-from .common import make_client, to_numpy
+from .common import make_client, segmentation_inputs, to_numpy
 from ..utils.entities import EntitySettings, entity_masks
-from ..utils.specs import ENTITY_MASK, widgets
+from ..utils.specs import ENTITY_MASK
 
 
 class VolcengineEntityMask:
@@ -28,17 +28,9 @@ class VolcengineEntityMask:
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {
-            "required": {
-                "image": ("IMAGE", {"tooltip": "The picture(s) to segment; each image of a batch gets its own mask."}),
-                **widgets(ENTITY_MASK),
-            },
-            "optional": {
-                "hint": ("MASK", {"tooltip": "A rough stroke over the object(s) to select (select = hint), e.g. "
-                                  "Load Image's MASK after painting in the Mask Editor."}),
-            },
-            "hidden": {"unique_id": "UNIQUE_ID"},
-        }
+        return segmentation_inputs(ENTITY_MASK, {"hint": (
+            "MASK", {"tooltip": "A rough stroke over the object(s) to select (select = hint), e.g. Load Image's MASK "
+                                "after painting in the Mask Editor."})})
 
     async def segment(self, image, select, overlap, max_entities, grow, timeout, hint=None, unique_id=None):
         client = make_client(timeout)
