@@ -1,0 +1,114 @@
+"""The watermark (`logo_info`): the service stamps it into a corner of the picture it receives.
+
+Paste-back keeps only what the mask covers, so a mark stamped at a crop's corner would be lost, or (paste-back off)
+land mid-image. So with a mark asked for, the crop is extended to the requested corner of the full image: the
+service stamps its own mark onto the image's real corner pixels, nothing has to be redrawn or moved, and paste-back
+keeps the mark's block as well as the erased area. To find that block, the result's corner is compared with the
+picture sent, away from the mask (where the model may change things): the mark is a dense cluster of clearly
+changed pixels. Everything outside the erased area and that block stays bit-exact.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .masks import grow, paste_weights
+from .regions import Box, FitPlan, mask_bbox
+
+CORNERS = ("bottom-right", "bottom-left", "top-left", "top-right")  # logo_info.position 0..3
+WINDOW_FRACTION = 0.5   # the mark is looked for in this much of each side of the corner...
+MIN_WINDOW = 128        # ...but at least this many px
+MIN_STEP = 10           # levels: weaker changes are compression noise, not a mark
+NOISE_FACTOR = 8        # ...and changes within this many times the typical difference are noise as well
+DENSITY = (2, 5)        # a mark pixel has at least 5 changed pixels in its 5x5 neighbourhood: text, not noise
+MIN_PIXELS = 12
+BLOCK_MARGIN = 3        # px around the changed pixels: anti-aliased edges and compression ringing
+BLOCK_FEATHER = 4       # px of soft edge around the kept block
+
+
+def on_right_bottom(position: int) -> tuple[bool, bool]:
+    """(right, bottom) edges of corner `position`: 0 bottom-right, 1 bottom-left, 2 top-left, 3 top-right."""
+    return position in (0, 3), position in (0, 1)
+
+
+def reach_corner(box: Box, position: int, width: int, height: int) -> Box:
+    """`box` extended to the image corner `position`."""
+    right, bottom = on_right_bottom(position)
+    return Box(box.x0 if right else 0, box.y0 if bottom else 0, width if right else box.x1,
+               height if bottom else box.y1)
+
+
+@dataclass
+class Probe:
+    """What finding the mark needs: the corner window (in sent pixels), the picture sent there, and where the
+    service may have changed things anyway (near the mask)."""
+    position: int
+    window: Box
+    sent: np.ndarray     # uint8 [h,w,3]
+    ignore: np.ndarray   # bool [h,w]
+
+
+def probe(sent: np.ndarray, sent_mask: np.ndarray, position: int, radius: int) -> Probe:
+    """sent: uint8 [H,W,3] picture as sent; sent_mask: bool [H,W] as sent; radius: px around the mask the service
+    may change (its dilation, the feather and some drift)."""
+    height, width = sent_mask.shape
+    right, bottom = on_right_bottom(position)
+    ww = min(width, max(MIN_WINDOW, math.ceil(width * WINDOW_FRACTION)))
+    wh = min(height, max(MIN_WINDOW, math.ceil(height * WINDOW_FRACTION)))
+    x0, y0 = (width - ww if right else 0), (height - wh if bottom else 0)
+    window = Box(x0, y0, x0 + ww, y0 + wh)
+    near = window.pad(radius, width, height)  # mask pixels this close to the window reach into it when grown
+    ignore = grow(sent_mask[near.slices], radius)
+    ignore = ignore[y0 - near.y0: y0 - near.y0 + wh, x0 - near.x0: x0 - near.x0 + ww]
+    return Probe(position, window, np.ascontiguousarray(sent[window.slices]), ignore)
+
+
+def _neighbours(a: np.ndarray, r: int) -> np.ndarray:
+    """Set pixels in each (2r+1)^2 neighbourhood, by one integral image."""
+    c = np.pad(a.astype(np.int32), ((r + 1, r), (r + 1, r))).cumsum(0).cumsum(1)
+    k = 2 * r + 1
+    return c[k:, k:] - c[:-k, k:] - c[k:, :-k] + c[:-k, :-k]
+
+
+def find_mark(result: np.ndarray, found: Probe, drift: np.ndarray | None = None) -> Box | None:
+    """The mark's block in sent pixels (inside the window), or None when the corner holds no mark.
+
+    result: uint8 [H,W,3] at the sent size; drift: the result's colour drift (levels), left out of the comparison."""
+    diff = result[found.window.slices].astype(np.float32) - found.sent
+    if drift is not None:
+        diff -= drift
+    change = np.abs(diff).max(axis=2)
+    valid = ~found.ignore
+    if np.count_nonzero(valid) < MIN_PIXELS:
+        return None
+    threshold = max(MIN_STEP, NOISE_FACTOR * float(np.median(change[valid])))
+    strong = (change >= threshold) & valid
+    radius, least = DENSITY
+    strong &= _neighbours(strong, radius) >= least
+    if np.count_nonzero(strong) < MIN_PIXELS:
+        return None
+    block = mask_bbox(strong).pad(BLOCK_MARGIN, *strong.shape[::-1])
+    w = found.window
+    return Box(w.x0 + block.x0, w.y0 + block.y0, w.x0 + block.x1, w.y0 + block.y1)
+
+
+def to_crop(block: Box, plan: FitPlan) -> Box | None:
+    """A block in sent pixels -> the same block in the crop's pixels (padding dropped); None if only padding."""
+    fx, fy = plan.src_w / plan.scaled_w, plan.src_h / plan.scaled_h
+
+    def span(lo: int, hi: int, pad: int, factor: float, limit: int) -> tuple[int, int]:
+        return (min(limit, max(0, math.floor((lo - pad) * factor))),
+                min(limit, max(0, math.ceil((hi - pad) * factor))))
+
+    x0, x1 = span(block.x0, block.x1, plan.pad_left, fx, plan.src_w)
+    y0, y1 = span(block.y0, block.y1, plan.pad_top, fy, plan.src_h)
+    return Box(x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
+def block_weights(block: Box, shape: tuple[int, int], feather: int = BLOCK_FEATHER) -> np.ndarray:
+    """float32 `shape`: 1 on the block, a soft edge of `feather` px around it, 0 elsewhere."""
+    inside = np.zeros(shape, bool)
+    inside[block.slices] = True
+    return paste_weights(inside, 0, feather)
