@@ -20,10 +20,10 @@ from .regions import Box, FitPlan, mask_bbox
 CORNERS = ("bottom-right", "bottom-left", "top-left", "top-right")  # logo_info.position 0..3
 WINDOW_FRACTION = 0.5   # the mark is looked for in this much of each side of the corner...
 MIN_WINDOW = 128        # ...but at least this many px
-MIN_STEP = 10           # levels: weaker changes are compression noise, not a mark
-NOISE_FACTOR = 8        # ...and changes within this many times the typical difference are noise as well
-DENSITY = (2, 5)        # a mark pixel has at least 5 changed pixels in its 5x5 neighbourhood: text, not noise
-MIN_PIXELS = 12
+NEIGHBOURHOOD = 2       # changes are averaged over 5x5 px
+MIN_STEP = 4.0          # levels (averaged): weaker changes are compression noise, not a mark...
+NOISE_FACTOR = 2.5      # ...and so are changes within this factor of the window's typical change
+MIN_PIXELS = 24
 BLOCK_MARGIN = 3        # px around the changed pixels: anti-aliased edges and compression ringing
 BLOCK_FEATHER = 4       # px of soft edge around the kept block
 
@@ -65,28 +65,29 @@ def probe(sent: np.ndarray, sent_mask: np.ndarray, position: int, radius: int) -
     return Probe(position, window, np.ascontiguousarray(sent[window.slices]), ignore)
 
 
-def _neighbours(a: np.ndarray, r: int) -> np.ndarray:
-    """Set pixels in each (2r+1)^2 neighbourhood, by one integral image."""
-    c = np.pad(a.astype(np.int32), ((r + 1, r), (r + 1, r))).cumsum(0).cumsum(1)
+def _box_mean(a: np.ndarray, r: int) -> np.ndarray:
+    """Mean over each (2r+1)^2 neighbourhood (zeros beyond the edges), by one integral image."""
+    c = np.pad(a.astype(np.float64), ((r + 1, r), (r + 1, r))).cumsum(0).cumsum(1)
     k = 2 * r + 1
-    return c[k:, k:] - c[:-k, k:] - c[k:, :-k] + c[:-k, :-k]
+    return (c[k:, k:] - c[:-k, k:] - c[k:, :-k] + c[:-k, :-k]) / (k * k)
 
 
 def find_mark(result: np.ndarray, found: Probe, drift: np.ndarray | None = None) -> Box | None:
     """The mark's block in sent pixels (inside the window), or None when the corner holds no mark.
 
-    result: uint8 [H,W,3] at the sent size; drift: the result's colour drift (levels), left out of the comparison."""
-    diff = result[found.window.slices].astype(np.float32) - found.sent
+    result: uint8 [H,W,3] at the sent size; drift: the result's colour drift (levels), left out of the comparison.
+    The change is averaged over the channels (compression noise partly cancels, a light or dark mark does not)
+    and over a small neighbourhood (noise is speckle, a mark is strokes); the mark is what stands out from the
+    window's typical change."""
+    change = (result[found.window.slices].astype(np.float32) - found.sent).mean(axis=2)
     if drift is not None:
-        diff -= drift
-    change = np.abs(diff).max(axis=2)
+        change -= float(np.mean(drift))
+    local = _box_mean(np.abs(change), NEIGHBOURHOOD)
     valid = ~found.ignore
     if np.count_nonzero(valid) < MIN_PIXELS:
         return None
-    threshold = max(MIN_STEP, NOISE_FACTOR * float(np.median(change[valid])))
-    strong = (change >= threshold) & valid
-    radius, least = DENSITY
-    strong &= _neighbours(strong, radius) >= least
+    threshold = max(MIN_STEP, NOISE_FACTOR * float(np.median(local[valid])))
+    strong = (local >= threshold) & valid
     if np.count_nonzero(strong) < MIN_PIXELS:
         return None
     block = mask_bbox(strong).pad(BLOCK_MARGIN, *strong.shape[::-1])

@@ -38,5 +38,11 @@ def colour_drift(result: np.ndarray, original: np.ndarray, band: np.ndarray | No
     got = result[ys, xs].astype(np.float32)
     was = np.asarray(original[ys, xs], dtype=np.float32)[:, :3]
     was = np.clip(np.nan_to_num(was, nan=0.0), 0.0, 1.0) * np.float32(255.0)  # greyscale broadcasts below
-    drift = np.median(got - was, axis=0).astype(np.float32)
-    return np.clip(drift, -MAX_DRIFT, MAX_DRIFT)
+    diff = got - was
+    drift = np.median(diff, axis=0)
+    # Again without the outliers (a mark, the model's reach beyond the dilation): they pull a plain median
+    spread = np.maximum(2.5 * np.median(np.abs(diff - drift), axis=0), 4.0)
+    for c in range(3):
+        near = diff[:, c][np.abs(diff[:, c] - drift[c]) <= spread[c]]
+        drift[c] = np.median(near) if near.size else drift[c]
+    return np.clip(drift, -MAX_DRIFT, MAX_DRIFT).astype(np.float32)

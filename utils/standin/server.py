@@ -34,6 +34,7 @@ from ..api.client import is_loopback
 from .checks import (ApiError, ImageInfo, InpaintJob, build_inpaint, build_saliency, check_req_key,
                              lenient_body, parse_body)
 from .http import Handler, Reply, Server, read_body
+from .variations import RESULT_FAULTS, SIZE_FAULTS, resize_answer
 from .service import (GATEWAY_CODES, GatewayError, as_jpeg, authenticate, gateway_body, half_size, route,
                               run_inpaint, run_saliency, service_body, success_body)
 
@@ -44,7 +45,7 @@ STANDIN_ACCESS_KEY = "AKLTSTANDINEXAMPLEACCESSKEY0000"
 STANDIN_SECRET_KEY = "standin-EXAMPLE-secret-not-a-real-key"
 
 FAULT_KINDS = ("latency", "error", "ghost_face", "gateway", "reset", "truncated_json", "bad_base64", "wrong_size",
-               "expired_url", "empty_mask")
+               "expired_url", "empty_mask", *RESULT_FAULTS)
 PRE_VALIDATION = ("reset", "latency", "gateway")
 GHOST_SHAPES = ("code", "algorithm", "message")
 HIDDEN_HEADERS = ("authorization", "x-security-token")
@@ -78,6 +79,8 @@ class Fault:
     def matches(self, req_key: str | None) -> bool:
         if self.action is not None and req_key != self.action:
             return False
+        if self.kind in RESULT_FAULTS:  # the inpainting picture's variations
+            return req_key == "i2i_inpainting"
         return self.kind != "empty_mask" or req_key == "saliency_seg"
 
 
@@ -274,11 +277,13 @@ class StandIn:
         if kind == "ghost_face":
             return self._ghost_face(rec, fault.shape, started)
         if isinstance(job, InpaintJob):
-            outputs, want_url = [run_inpaint(job)], job.params["return_url"]
+            outputs, want_url = [run_inpaint(job, drift=kind == "seam_drift")], job.params["return_url"]
         else:
             outputs, want_url = run_saliency(job, empty=kind == "empty_mask"), job.return_url
         if kind == "wrong_size":
             outputs[0] = half_size(outputs[0])
+        if kind in SIZE_FAULTS:
+            outputs[0] = resize_answer(outputs[0], kind)
         images = [base64.b64encode(data).decode("ascii") for data in outputs]
         urls = [self._store_result(as_jpeg(outputs[0]))] if want_url else None
         if kind == "expired_url":  # nothing inline, and the URL answers 404
