@@ -97,9 +97,16 @@ class FitPlan:
     pad_left: int = 0
     pad_top: int = 0
 
-    @property
-    def is_identity(self) -> bool:
-        return (self.scaled_w, self.scaled_h, self.pad_x, self.pad_y) == (self.src_w, self.src_h, 0, 0)
+
+def fit_scale(width: int, height: int, min_side: int = MIN_SIDE, max_side: int = MAX_SIDE) -> float:
+    """The scale that brings the long side to <= max_side and the short side to >= min_side, changing no more than
+    needed; beyond max_side:min_side aspect the long side wins."""
+    long_side, short_side = max(width, height), min(width, height)
+    if long_side > max_side:
+        return max_side / long_side
+    if short_side < min_side:
+        return min(min_side / short_side, max_side / long_side)
+    return 1.0
 
 
 def plan_fit(width: int, height: int, min_side: int = MIN_SIDE, max_side: int = MAX_SIDE) -> FitPlan:
@@ -107,12 +114,7 @@ def plan_fit(width: int, height: int, min_side: int = MIN_SIDE, max_side: int = 
     Beyond max_side:min_side aspect both cannot hold: the long side wins and the short side is padded."""
     if width < 1 or height < 1:
         raise ValueError(f"cannot fit an image of {width}x{height}")
-    long_side, short_side = max(width, height), min(width, height)
-    scale = 1.0
-    if long_side > max_side:
-        scale = max_side / long_side
-    elif short_side < min_side:
-        scale = min(min_side / short_side, max_side / long_side)
+    scale = fit_scale(width, height, min_side, max_side)
     scaled_w = min(max_side, max(1, round(width * scale)))
     scaled_h = min(max_side, max(1, round(height * scale)))
     send_w, send_h = max(scaled_w, min_side), max(scaled_h, min_side)

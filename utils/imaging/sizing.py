@@ -12,23 +12,13 @@ from __future__ import annotations
 import math
 
 from .codec import MAX_SIDE, MIN_SIDE
-from .regions import Box, FitPlan
+from .regions import Box, FitPlan, fit_scale
 from ..api.errors import ServiceError
 
 SIDE_MULTIPLE = 64
 ROUNDINGS = (8, 16, 32, 64)   # multiples a model may round a side to
 ASPECT_TOLERANCE = 0.10       # a rescaled result may differ this much in aspect
 SCALE_RANGE = (1 / 8, 4.0)    # a side far outside this is not a rescaled copy of what was sent
-
-
-def _fit_scale(width: int, height: int) -> float:
-    """The scale plan_fit would use: long side <= MAX_SIDE, short side >= MIN_SIDE, no more change than needed."""
-    long_side, short_side = max(width, height), min(width, height)
-    if long_side > MAX_SIDE:
-        return MAX_SIDE / long_side
-    if short_side < MIN_SIDE:
-        return min(MIN_SIDE / short_side, MAX_SIDE / long_side)
-    return 1.0
 
 
 def _snap_axis(lo: int, hi: int, need_lo: int, need_hi: int, limit: int, scale: float,
@@ -57,7 +47,7 @@ def snap_fit(box: Box, need: Box, width: int, height: int,
     """`box` (inside a width x height image, holding `need`) moved and resized so the picture sent has sides that
     are multiples of 64 within 64..4096, and the plan that makes it. pad_before (x, y): where padding is needed,
     put it before the content (left / top), so the content keeps the sent picture's right / bottom edge."""
-    scale = _fit_scale(box.width, box.height)
+    scale = fit_scale(box.width, box.height)
     x0, x1, scaled_w, send_w, left = _snap_axis(box.x0, box.x1, need.x0, need.x1, width, scale, pad_before[0])
     y0, y1, scaled_h, send_h, top = _snap_axis(box.y0, box.y1, need.y0, need.y1, height, scale, pad_before[1])
     plan = FitPlan(x1 - x0, y1 - y0, scaled_w, scaled_h, send_w, send_h, send_w - scaled_w, send_h - scaled_h,
