@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import time
 from datetime import datetime, timedelta, timezone
 from volc_pack.utils.standin import StandIn
 from volc_pack.utils.standin.fill import dilate, inpaint
