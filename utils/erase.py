@@ -160,16 +160,8 @@ def _finish(prep: Prepared, original: np.ndarray, jpeg: bytes, out: np.ndarray) 
     drift = colour_drift(back, original[prep.box.slices], prep.band)
     weights = prep.weights
     if prep.mark is not None:
-        block = watermark.find_mark(result, prep.mark, drift)
-        block = watermark.to_crop(block, plan) if block is not None else None
-        corner = watermark.CORNERS[prep.mark.position]
-        if block is None:
-            notes.append(f"no watermark found in the {corner} corner of the result")
-        else:
-            weights = np.maximum(weights, watermark.block_weights(block, weights.shape))
-            x0, y0 = prep.box.x0 + block.x0, prep.box.y0 + block.y0
-            notes.append(f"watermark kept in the {corner} corner at [{x0}, {y0}, {x0 + block.width}, "
-                         f"{y0 + block.height}]")
+        weights, note = watermark.keep_mark(result, prep.mark, drift, plan, prep.box, weights)
+        notes.append(note)
     paste_back(original, back, prep.box, weights, out=out, drift=drift)
     return weights, notes
 

@@ -97,3 +97,18 @@ def test_block_weights_are_one_on_the_block_and_soft_around_it():
     weights = logo.block_weights(Box(10, 10, 20, 15), (40, 40))
     assert (weights[10:15, 10:20] == 1).all() and 0 < weights[12, 21] < 1
     assert weights[12, 20 + logo.BLOCK_FEATHER + 1] == 0 and weights[:5].max() == 0
+
+
+def test_keep_mark_extends_the_weights_only_by_a_found_block():
+    sent = picture(0.01)
+    plan = FitPlan(WIDTH, HEIGHT, WIDTH, HEIGHT, WIDTH, HEIGHT, 0, 0)
+    probe = logo.probe(sent, MASK, 3, RADIUS)
+    weights = np.zeros((HEIGHT, WIDTH), np.float32)
+    same, note = logo.keep_mark(served(sent, None), probe, None, plan, Box(1000, 0, 1320, 256), weights)
+    assert same is weights and note == "no watermark found in the top-right corner of the result"
+    settings = {"position": 3, "opacity": 0.4}
+    grown, note = logo.keep_mark(served(sent, settings), probe, None, plan, Box(1000, 0, 1320, 256), weights)
+    x0, y0, x1, y1 = mark_box(WIDTH, HEIGHT, settings)
+    assert (grown[y0:y1, x0:x1] == 1).all() and grown[:, :WIDTH // 2].max() == 0
+    assert note.startswith("watermark kept in the top-right corner at [")
+    assert int(note.split("[")[1].split(",")[0]) >= 1000 + x0 - logo.BLOCK_MARGIN - logo.NEIGHBOURHOOD  # crop offset

@@ -113,3 +113,16 @@ def block_weights(block: Box, shape: tuple[int, int], feather: int = BLOCK_FEATH
     inside = np.zeros(shape, bool)
     inside[block.slices] = True
     return paste_weights(inside, 0, feather)
+
+
+def keep_mark(result: np.ndarray, found: Probe, drift: np.ndarray | None, plan: FitPlan, crop: Box,
+              weights: np.ndarray) -> tuple[np.ndarray, str]:
+    """The paste-back weights of `crop` extended by the mark's block (when the result holds one), and a note."""
+    block = find_mark(result, found, drift)
+    block = to_crop(block, plan) if block is not None else None
+    corner = CORNERS[found.position]
+    if block is None:
+        return weights, f"no watermark found in the {corner} corner of the result"
+    x0, y0 = crop.x0 + block.x0, crop.y0 + block.y0
+    return (np.maximum(weights, block_weights(block, weights.shape)),
+            f"watermark kept in the {corner} corner at [{x0}, {y0}, {x0 + block.width}, {y0 + block.height}]")
