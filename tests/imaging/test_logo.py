@@ -112,3 +112,16 @@ def test_keep_mark_extends_the_weights_only_by_a_found_block():
     assert (grown[y0:y1, x0:x1] == 1).all() and grown[:, :WIDTH // 2].max() == 0
     assert note.startswith("watermark kept in the top-right corner at [")
     assert int(note.split("[")[1].split(",")[0]) >= 1000 + x0 - logo.BLOCK_MARGIN - logo.NEIGHBOURHOOD  # crop offset
+
+
+@pytest.mark.parametrize("grain", [0.06, 0.12])
+def test_grainy_texture_beside_the_mark_does_not_widen_its_block(grain):
+    sent = picture(0.01, seed=2).astype(np.float32)
+    rng = np.random.default_rng(9)
+    sent[150:215, 170:300] += rng.normal(0, grain * 255, (65, 130, 3))  # heavy grain above the mark
+    sent = np.clip(sent, 0, 255).astype(np.uint8)
+    settings = {"position": 0, "language": 1, "opacity": 0.3}
+    block = logo.find_mark(served(sent, settings), logo.probe(sent, MASK, 0, RADIUS))
+    x0, y0, x1, y1 = mark_box(WIDTH, HEIGHT, settings)
+    assert block is not None and block.x0 <= x0 and block.y0 <= y0 and block.x1 >= x1 and block.y1 >= y1
+    assert block.y0 >= y0 - 2 * (logo.BLOCK_MARGIN + logo.NEIGHBOURHOOD)

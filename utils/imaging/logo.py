@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .masks import grow, paste_weights
-from .regions import Box, FitPlan, mask_bbox
+from .regions import Box, FitPlan
 
 CORNERS = ("bottom-right", "bottom-left", "top-left", "top-right")  # logo_info.position 0..3
 WINDOW_FRACTION = 0.5   # the mark is looked for in this much of each side of the corner...
@@ -90,9 +90,26 @@ def find_mark(result: np.ndarray, found: Probe, drift: np.ndarray | None = None)
     strong = (local >= threshold) & valid
     if np.count_nonzero(strong) < MIN_PIXELS:
         return None
-    block = mask_bbox(strong).pad(BLOCK_MARGIN, *strong.shape[::-1])
+    rows = _busiest_run(strong.sum(axis=1), gap=2, share=0.05)  # a descender's rows are thin
+    cols = _busiest_run(strong[rows[0]:rows[1]].sum(axis=0), gap=max(8, rows[1] - rows[0]), share=0.1)  # spaces
+    block = Box(cols[0], rows[0], cols[1], rows[1]).pad(BLOCK_MARGIN, *strong.shape[::-1])
     w = found.window
     return Box(w.x0 + block.x0, w.y0 + block.y0, w.x0 + block.x1, w.y0 + block.y1)
+
+
+def _busiest_run(counts: np.ndarray, gap: int, share: float) -> tuple[int, int]:
+    """[start, stop) of the run of busy lines (at least `share` of the busiest, and 4 pixels) around the busiest
+    line, bridging quiet stretches up to `gap` long: the mark's rows or columns without stray noisy pixels."""
+    busy = counts >= max(4, share * counts.max())
+    peak = int(np.argmax(counts))
+    start = stop = peak
+    while True:
+        ahead = np.flatnonzero(busy[stop + 1: stop + 2 + gap])
+        behind = np.flatnonzero(busy[max(0, start - 1 - gap): start][::-1])
+        if not ahead.size and not behind.size:
+            return start, stop + 1
+        stop += int(ahead[0]) + 1 if ahead.size else 0
+        start -= int(behind[0]) + 1 if behind.size else 0
 
 
 def to_crop(block: Box, plan: FitPlan) -> Box | None:
