@@ -35,6 +35,7 @@ from urllib.parse import parse_qsl, urlsplit
 from ..api.client import is_loopback
 from .checks import ApiError, ImageInfo, check_req_key, lenient_body, parse_body
 from .http import Handler, Reply, Server, read_body
+from .variations import RESULT_FAULTS, SIZE_FAULTS, resize_answer
 from .service import (GATEWAY_CODES, GatewayError, as_jpeg, authenticate, build_job, gateway_body, half_size, route,
                       run_job, service_body, success_body)
 
@@ -45,7 +46,7 @@ STANDIN_ACCESS_KEY = "AKLTSTANDINEXAMPLEACCESSKEY0000"
 STANDIN_SECRET_KEY = "standin-EXAMPLE-secret-not-a-real-key"
 
 FAULT_KINDS = ("latency", "error", "ghost_face", "gateway", "reset", "truncated_json", "bad_base64", "wrong_size",
-               "expired_url", "empty_mask")
+               "expired_url", "empty_mask", *RESULT_FAULTS)
 PRE_VALIDATION = ("reset", "latency", "gateway")
 GHOST_SHAPES = ("code", "algorithm", "message")
 HIDDEN_HEADERS = ("authorization", "x-security-token")
@@ -79,6 +80,8 @@ class Fault:
     def matches(self, req_key: str | None) -> bool:
         if self.action is not None and req_key != self.action:
             return False
+        if self.kind in RESULT_FAULTS:  # the inpainting picture's variations
+            return req_key == "i2i_inpainting"
         return self.kind != "empty_mask" or req_key in ("saliency_seg", "entity_seg")
 
 
@@ -273,9 +276,11 @@ class StandIn:
             return self._service_error(rec, ApiError(int(fault.code or 50500), ""), started)
         if kind == "ghost_face":
             return self._ghost_face(rec, fault.shape, started)
-        outputs, want_url, fields = run_job(job, empty=kind == "empty_mask")
+        outputs, want_url, fields = run_job(job, empty=kind == "empty_mask", drift=kind == "seam_drift")
         if kind == "wrong_size" and outputs:
             outputs[0] = half_size(outputs[0])
+        if kind in SIZE_FAULTS:
+            outputs[0] = resize_answer(outputs[0], kind)
         images = [base64.b64encode(data).decode("ascii") for data in outputs]
         urls = [self._store_result(as_jpeg(outputs[0]))] if want_url and outputs else None
         if kind == "expired_url":  # nothing inline, and the URL answers 404

@@ -13,8 +13,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
+from . import variations
 from .checks import ImageInfo, InpaintJob, SaliencyJob, build_inpaint, build_saliency, to_rgb
 from .entities import EntityJob, build_entity, run_entity
 from .fill import dilate, inpaint, saliency_mask
@@ -173,41 +174,29 @@ def build_job(req_key: str, body: dict[str, Any], infos: list[ImageInfo]) -> Any
     return BUILDERS[req_key](body, infos)
 
 
-def run_job(job: Any, *, empty: bool = False) -> tuple[list[bytes], bool, dict[str, Any]]:
-    """(result files, whether a URL was asked for, extra data fields); `empty`: the "empty_mask" fault."""
+def run_job(job: Any, *, empty: bool = False, drift: bool = False) -> tuple[list[bytes], bool, dict[str, Any]]:
+    """(result files, whether a URL was asked for, extra data fields); `empty`: the "empty_mask" fault, `drift`
+    the "seam_drift" one."""
     if isinstance(job, InpaintJob):
-        return [run_inpaint(job)], job.params["return_url"], {}
+        return [run_inpaint(job, drift=drift)], job.params["return_url"], {}
     if isinstance(job, EntityJob):
         images, fields = run_entity(job, empty=empty)
         return [encode(image, "PNG") for image in images], False, fields
     return run_saliency(job, empty=empty), job.return_url, {}
 
 
-def run_inpaint(job: InpaintJob) -> bytes:
-    """The erased image as JPEG, the input's size; seed -1 draws a fresh seed."""
+def run_inpaint(job: InpaintJob, *, drift: bool = False) -> bytes:
+    """The erased image as JPEG, the input's size, with the logo_info mark in its corner; seed -1 draws a fresh
+    seed. drift: the "seam_drift" fault (see variations.py)."""
     params = job.params
     seed = params["seed"] if params["seed"] >= 0 else secrets.randbits(32)
-    hole = dilate(job.mask, params["dilate_size"])
+    hole = (variations.beyond_round if drift else dilate)(job.mask, params["dilate_size"])
     pixels = inpaint(to_rgb(job.image), hole, seed, params["strength"])
-    result = Image.fromarray(pixels, "RGB")
+    result = Image.fromarray(variations.shift_colours(pixels) if drift else pixels, "RGB")
     logo = params.get("logo_info")
     if logo and logo["add_logo"]:
-        _draw_logo(result, logo)
+        variations.stamp_logo(result, logo)
     return encode(result, "JPEG", JPEG_QUALITY[params["quality"]])
-
-
-def _draw_logo(image: Image.Image, logo: dict[str, Any]) -> None:
-    """A small translucent label in the chosen corner (the real service stamps an 'AI generated' mark)."""
-    text = logo.get("logo_text_content") or ("AI generated" if logo.get("language") == 1 else "AI")
-    opacity = 0.3 if logo.get("opacity") is None else logo["opacity"]
-    overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
-    draw = ImageDraw.Draw(overlay)
-    left, top, right, bottom = draw.textbbox((0, 0), text)
-    tw, th, pad = right - left, bottom - top, 4
-    x = pad if logo.get("position") in (1, 2) else max(image.width - tw - pad, 0)
-    y = pad if logo.get("position") in (2, 3) else max(image.height - th - pad, 0)
-    draw.text((x - left, y - top), text, fill=(255, 255, 255, round(255 * opacity)))
-    image.paste(Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB"))
 
 
 def run_saliency(job: SaliencyJob, *, empty: bool = False) -> list[bytes]:
