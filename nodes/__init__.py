@@ -2,7 +2,6 @@
 from .erase_node import VolcengineInpaintErase
 from .logo_node import VolcengineLogoInfo
 from .subject_mask_node import VolcengineSubjectMask
-from . import settings_routes
 
 NODE_CLASS_MAPPINGS: dict[str, type] = {
     "VolcengineInpaintErase": VolcengineInpaintErase,
@@ -14,6 +13,3 @@ NODE_DISPLAY_NAME_MAPPINGS: dict[str, str] = {
     "VolcengineLogoInfo": "Volcengine Logo Info (水印)",
     "VolcengineSubjectMask": "Volcengine Subject Mask (主体分割)",
 }
-
-# Inside ComfyUI: the Settings > Volcengine routes and the stored-credentials path; outside it, nothing.
-settings_routes.install()

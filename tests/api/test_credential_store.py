@@ -241,14 +241,9 @@ def test_status_warns_when_the_file_became_readable_by_others(tmp_path):
     assert store.status({}, tmp_path, path)["stored_private"] is False
 
 
-def test_status_defaults_to_the_path_the_integration_configured(tmp_path, monkeypatch):
-    from volc_pack.utils.api import credentials
-
-    path = tmp_path / "c.json"
-    store.save(path, creds())
-    monkeypatch.setattr(credentials, "stored_credentials_path", path)
-    got = store.status({}, tmp_path)
-    assert got["source"] == "ComfyUI settings" and got["store_path"] == str(path)
+def test_status_without_a_settings_file_leaves_that_place_out(tmp_path):
+    got = store.status({}, tmp_path / "home", None)
+    assert got["stored"] is False and "ComfyUI's settings" not in got["error"]
 
 
 def test_nothing_secret_is_logged(tmp_path, caplog):

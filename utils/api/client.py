@@ -19,6 +19,7 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlencode, urlsplit
 
@@ -138,11 +139,15 @@ def _pooled_http(config: ClientConfig) -> httpx.AsyncClient:
 
 class VisualClient:
     """Calls the Volcengine visual API. `cancel_check` is called at least every 0.25 s while waiting; when it
-    raises, the in-flight request is abandoned and the exception propagates (ComfyUI's interrupt works so)."""
+    raises, the in-flight request is abandoned and the exception propagates (ComfyUI's interrupt works so).
+    Without `credentials` the chain is resolved at the first call, with `credentials_file` (the Settings >
+    Volcengine file) as its second place."""
 
     def __init__(self, credentials: Credentials | None = None, config: ClientConfig | None = None, *,
-                 cancel_check: Callable[[], None] | None = None, limiter: ProcessLimiter = LIMITER) -> None:
+                 cancel_check: Callable[[], None] | None = None, limiter: ProcessLimiter = LIMITER,
+                 credentials_file: Path | None = None) -> None:
         self._credentials = credentials
+        self._credentials_file = credentials_file
         self.config = config or ClientConfig()
         self.cancel_check = cancel_check
         self.limiter = limiter
@@ -150,7 +155,7 @@ class VisualClient:
     @property
     def credentials(self) -> Credentials:
         if self._credentials is None:
-            self._credentials = resolve_credentials()
+            self._credentials = resolve_credentials(stored=self._credentials_file)
         return self._credentials
 
     async def inpaint(self, image: bytes, mask: bytes, options: InpaintOptions) -> CallResult:

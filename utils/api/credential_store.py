@@ -1,6 +1,6 @@
 """The key pair a user enters in ComfyUI's settings (Settings > Volcengine), kept in one small JSON file.
 
-Plain Python (no ComfyUI, no aiohttp): nodes/settings_routes.py serves it over HTTP.
+Plain Python (no ComfyUI, no aiohttp): credential_routes.py beside it serves it over HTTP.
 
 - The file lives in ComfyUI's user directory but outside any user's own folder (`<user dir>/volcengine/`, a sibling of
   `<user dir>/default/`), so ComfyUI's /userdata API, which serves a user's folder, cannot read it, and it survives
@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import credentials as _credentials
 from .credentials import ENV_ACCESS_KEY, ENV_SECRET_KEY, key_hint, read_json, resolve_credentials
 from .errors import CredentialsError
 
@@ -203,9 +202,7 @@ def status(environ: Mapping[str, str] | None = None, home: Path | None = None,
     configured/source/key_hint describe the key pair the nodes will use (source: "environment", "ComfyUI settings",
     a ~/.volc path, or None). stored/stored_key_hint describe this settings file, and shadowed says when a source
     earlier in the chain (the environment) wins over it. No secret, token or full access key is ever included.
-    stored_path None: the path the ComfyUI integration configured (utils.api.credentials.stored_credentials_path)."""
-    if stored_path is None:
-        stored_path = _credentials.stored_credentials_path
+    stored_path None: there is no settings file (outside ComfyUI)."""
     stored = Path(stored_path) if stored_path is not None else None
     result: dict[str, Any] = {
         "configured": False, "source": None, "key_hint": None, "session_token": False, "error": None,

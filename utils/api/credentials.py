@@ -2,7 +2,7 @@
 /history and shared workflows. The chain, first match wins:
 
 1. environment: VOLC_ACCESSKEY, VOLC_SECRETKEY, optional VOLC_SESSION_TOKEN
-2. the file stored by the pack's ComfyUI settings panel (ComfyUI user directory), when one is configured
+2. the file stored by the pack's ComfyUI settings panel (ComfyUI user directory), when the caller passes its path
 3. ~/.volc/credentials (ini, [default] access_key_id / secret_access_key / session_token)
 4. ~/.volc/config (JSON {"ak": ..., "sk": ...})
 """
@@ -20,9 +20,6 @@ from .errors import CredentialsError
 ENV_ACCESS_KEY = "VOLC_ACCESSKEY"
 ENV_SECRET_KEY = "VOLC_SECRETKEY"
 ENV_SESSION_TOKEN = "VOLC_SESSION_TOKEN"
-
-# Set by the ComfyUI integration (nodes/) to the settings panel's file; plain Python callers may leave it None.
-stored_credentials_path: Path | None = None
 
 
 def key_hint(access_key: str) -> str:
@@ -98,10 +95,10 @@ def _from_ini(path: Path) -> Credentials | None:
 
 def resolve_credentials(environ: Mapping[str, str] | None = None, home: Path | None = None,
                         stored: Path | None = None) -> Credentials:
-    """The first complete key pair along the chain; CredentialsError saying where it looked otherwise."""
+    """The first complete key pair along the chain; CredentialsError saying where it looked otherwise.
+    `stored`: the Settings > Volcengine file (inside ComfyUI); None leaves that place out."""
     environ = os.environ if environ is None else environ
     home = Path.home() if home is None else home
-    stored = stored_credentials_path if stored is None else stored
     volc = home / ".volc"
     lookups = [lambda: _from_env(environ)]
     if stored is not None:

@@ -6,16 +6,14 @@ import json
 import logging
 import os
 import stat
-import sys
-import types
 
 import pytest
 
 pytest.importorskip("aiohttp")
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from volc_pack.nodes import settings_routes
-from volc_pack.nodes.settings_routes import CHECK_ROUTE, MAX_BODY_BYTES, ROUTE, cross_origin_reason
+from volc_pack.utils.api import credential_routes
+from volc_pack.utils.api.credential_routes import CHECK_ROUTE, MAX_BODY_BYTES, ROUTE, cross_origin_reason
 from volc_pack.utils.api import credential_store as store
 from volc_pack.utils.api.client import ClientConfig
 from volc_pack.utils.standin import STANDIN_ACCESS_KEY, STANDIN_SECRET_KEY, Fault
@@ -56,7 +54,7 @@ def run(scenario, tmp_path, **options):
 
     async def main():
         routes = web.RouteTableDef()
-        settings_routes.register(routes, path, **options)
+        credential_routes.register(routes, path, **options)
         app = web.Application()
         app.add_routes(routes)
         async with TestClient(TestServer(app)) as client:
@@ -358,27 +356,11 @@ def test_nothing_secret_reaches_the_log(tmp_path, standin, caplog):
 
 # --- install() ---------------------------------------------------------------------------------------------------
 
-def test_install_does_nothing_without_comfyui(monkeypatch):
-    monkeypatch.setitem(sys.modules, "server", None)  # `import server` raises ImportError
-    monkeypatch.setitem(sys.modules, "folder_paths", None)
-    assert settings_routes.install() is False
-
-
-def test_install_points_the_chain_at_the_user_directory_and_registers_once(tmp_path, monkeypatch):
-    from volc_pack.utils.api import credentials
-
+def test_install_registers_the_four_routes_once(tmp_path):
     routes = web.RouteTableDef()
-    fake_server = types.ModuleType("server")
-    fake_server.PromptServer = type("PromptServer", (), {"instance": types.SimpleNamespace(routes=routes)})
-    fake_paths = types.ModuleType("folder_paths")
-    fake_paths.get_user_directory = lambda: str(tmp_path / "user")
-    monkeypatch.setitem(sys.modules, "server", fake_server)
-    monkeypatch.setitem(sys.modules, "folder_paths", fake_paths)
-    monkeypatch.setattr(credentials, "stored_credentials_path", None)
-
-    assert settings_routes.install() is True
-    assert settings_routes.install() is True  # a second load of the pack must not register the routes twice
-    assert credentials.stored_credentials_path == tmp_path / "user" / "volcengine" / "credentials.json"
+    path = store.default_store_path(tmp_path / "user")
+    credential_routes.install(routes, path)
+    credential_routes.install(routes, path)  # a second load of the pack must not register the routes twice
     registered = sorted((r.method, r.path) for r in routes)
     assert registered == [("DELETE", ROUTE), ("GET", ROUTE), ("POST", ROUTE), ("POST", CHECK_ROUTE)]
     web.Application().add_routes(routes)  # aiohttp accepts the table as ComfyUI will add it

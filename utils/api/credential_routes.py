@@ -9,8 +9,9 @@ ComfyUI serves each route under /api too. Every request whose Origin or Sec-Fetc
 is refused (a page on the internet must not be able to drive a ComfyUI on localhost); POSTs must be JSON (which also
 forces a CORS preflight in browsers) and at most 16 KB. No response and no log line carries the secret or the token.
 
-aiohttp and ComfyUI are imported lazily: `install()` does nothing outside ComfyUI, and the handlers can be tested with
-aiohttp's test utilities alone (`register(routes, store_path)` on a fresh `web.RouteTableDef`).
+Plain aiohttp, no ComfyUI import: the root __init__.py hands `install()` ComfyUI's route table and the store path
+(nodes/comfy_bridge.py finds both), and tests serve the same handlers from aiohttp's test server
+(`register(routes, store_path)` on a fresh `web.RouteTableDef`). aiohttp itself is imported lazily.
 """
 from __future__ import annotations
 
@@ -24,10 +25,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..utils.api import credential_store as store
-from ..utils.api import credentials as credentials_module
-from ..utils.api.credentials import resolve_credentials
-from ..utils.api.errors import CredentialsError, NetworkError, VolcError
+from . import credential_store as store
+from .credentials import resolve_credentials
+from .errors import CredentialsError, NetworkError, VolcError
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +231,7 @@ class CredentialRoutes:
         return self._json({"ok": True, **body})
 
     async def _run_check(self) -> dict[str, Any]:
-        from ..utils.api.client import ClientConfig, VisualClient
+        from .client import ClientConfig, VisualClient
 
         result: dict[str, Any] = {"outcome": OTHER, "message": "", "source": None, "key_hint": None,
                                   "request_id": None}
@@ -271,26 +271,9 @@ def _already_registered(routes) -> bool:
         return False
 
 
-def install() -> bool:
-    """Inside ComfyUI: store the key pair in `<user dir>/volcengine/credentials.json`, point the credentials chain at
-    it and register the routes. Outside ComfyUI (tests, CLI): nothing. Never raises: a failure here must not stop
-    the nodes from loading."""
-    try:
-        import aiohttp  # noqa: F401
-        import folder_paths
-        from server import PromptServer
-    except ImportError:
-        return False
-    instance = getattr(PromptServer, "instance", None)
-    if instance is None or not hasattr(folder_paths, "get_user_directory"):
-        return False
-    try:
-        path = store.default_store_path(folder_paths.get_user_directory())
-        credentials_module.stored_credentials_path = path
-        if not _already_registered(instance.routes):
-            register(instance.routes, path)
-    except Exception:
-        log.exception("Volcengine: the settings routes could not be registered; use environment variables instead")
-        return False
-    log.info("Volcengine: credentials from Settings > Volcengine are stored in %s", path)
-    return True
+def install(routes, store_path: str | os.PathLike[str], **options: Any) -> None:
+    """Register the routes on ComfyUI's table (`PromptServer.instance.routes`) unless a previous load of the pack did;
+    the key pair is kept in `store_path`."""
+    if not _already_registered(routes):
+        register(routes, store_path, **options)
+    log.info("Volcengine: credentials from Settings > Volcengine are stored in %s", store_path)
