@@ -15,7 +15,7 @@ def _install_settings_routes() -> None:
 
     routes, store_path = comfy_bridge.server_routes(), comfy_bridge.credentials_store_path()
     if routes is not None and store_path is not None:  # None: not inside a running ComfyUI (tests, CLI)
-        credential_routes.install(routes, store_path)
+        credential_routes.install(routes, store_path, listen=comfy_bridge.listen_addresses())
 
 
 try:

@@ -22,6 +22,16 @@ def credentials_store_path() -> Path | None:
     return default_store_path(user_directory()) if user_directory is not None else None
 
 
+def listen_addresses() -> str | None:
+    """ComfyUI's --listen value (comma-separated addresses), None when it cannot be read."""
+    try:
+        from comfy.cli_args import args
+    except ImportError:
+        return None
+    listen = getattr(args, "listen", None)
+    return listen if isinstance(listen, str) else None
+
+
 def server_routes():
     """ComfyUI's aiohttp route table (`PromptServer.instance.routes`), None outside a running ComfyUI."""
     try:

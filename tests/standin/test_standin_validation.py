@@ -6,8 +6,8 @@ import pytest
 import struct
 import zlib
 from PIL import Image, ImageCms
-from helpers.standin import (CV, IMAGE, MASK, MIB, PHOTO, _with, _without, assert_service_error, b64, body, box_mask,
-                             encode, photo, post, result_image, saliency_body, subject_scene)
+from helpers.standin import (CV, IMAGE, MASK, MIB, PHOTO, _with, _without, assert_gateway, assert_service_error, b64,
+                             body, box_mask, encode, photo, post, result_image, saliency_body, subject_scene)
 
 
 # --- validation ----------------------------------------------------------------------------------------------------
@@ -165,3 +165,18 @@ SALIENCY_ERRORS = {
 def test_saliency_validation(standin, case):
     make, code, word = SALIENCY_ERRORS[case]
     assert_service_error(post(standin, make(), CV), code, 400, word)
+
+
+# --- permission: after authentication, before the body's arguments ------------------------------------------------
+
+def test_permission_is_checked_after_authentication_and_before_the_arguments(standin):
+    bare = {"req_key": "i2i_inpainting"}
+    assert_service_error(post(standin, bare), 50201, 400, "binary_data_base64")  # permitted: the body is judged
+    standin.deny("i2i_inpainting")
+    assert_service_error(post(standin, bare), 50400, 400, "no permission for i2i_inpainting")
+    assert_service_error(post(standin, _with(steps=999)), 50400, 400)  # a bad argument is not even looked at
+    assert_service_error(post(standin, body()), 50400, 400)            # nor is a good request served
+    assert_gateway(post(standin, bare, sk="wrong-secret"), "SignatureDoesNotMatch", 100010, 401)
+    assert post(standin, saliency_body(encode(subject_scene()[0])), CV).status_code == 200  # other req_keys work
+    standin.clear()
+    assert_service_error(post(standin, bare), 50201, 400)

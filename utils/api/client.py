@@ -27,7 +27,7 @@ import httpx
 
 from .credentials import Credentials, resolve_credentials
 from .errors import (ConnectFailedError, InputError, NetworkError, RateLimitError, RequestTimeoutError, ServiceError,
-                     VolcError, gateway_error, service_error)
+                     VolcError, gateway_error, naming_the_service, service_error)
 from .limiter import LIMITER, ProcessLimiter
 from .signing import sign_request
 
@@ -163,12 +163,14 @@ class VisualClient:
         head = json.dumps({"req_key": "i2i_inpainting", **options.to_json()}, separators=(",", ":")).encode("utf-8")
         payload = b"".join((head[:-1], b',"binary_data_base64":["', base64.b64encode(image), b'","',
                             base64.b64encode(mask), b'"]}'))
-        return await self.call("Img2ImgInpainting", payload)
+        with naming_the_service("i2i_inpainting"):
+            return await self.call("Img2ImgInpainting", payload)
 
     async def saliency(self, image: bytes, *, refine_mask: int = 0) -> CallResult:
         body = {"req_key": "saliency_seg", "binary_data_base64": [_b64(image)], "only_mask": 1,
                 "refine_mask": refine_mask}
-        return await self.call("CVProcess", body)
+        with naming_the_service("saliency_seg"):
+            return await self.call("CVProcess", body)
 
     async def call(self, action: str, body: dict[str, Any] | bytes) -> CallResult:
         """`body` is the JSON object, or its encoded bytes."""

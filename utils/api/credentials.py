@@ -66,6 +66,17 @@ def read_json(path: Path, hint: str) -> object | None:
         raise CredentialsError(f"{path} could not be read as JSON ({type(exc).__name__}).", hint=hint) from None
 
 
+def refuse_linked_folder(stored: Path) -> Path:
+    """The settings file's path, unless its folder is a symbolic link: a link could send the secret into a folder
+    ComfyUI serves (a user's /userdata folder) or one others can read, so the pair is neither read nor written
+    through it."""
+    if stored.parent.is_symlink():
+        raise CredentialsError("The Settings > Volcengine folder (volcengine/ in ComfyUI's user directory) is a "
+                               "symbolic link; the key pair is neither read nor written through it.",
+                               hint="Replace the link with a real folder, then save the key pair again.")
+    return stored
+
+
 def _from_json(path: Path, source: str, ak_key: str, sk_key: str) -> Credentials | None:
     data = read_json(path, "Fix or delete that file.")
     if data is None:
@@ -102,7 +113,8 @@ def resolve_credentials(environ: Mapping[str, str] | None = None, home: Path | N
     volc = home / ".volc"
     lookups = [lambda: _from_env(environ)]
     if stored is not None:
-        lookups.append(lambda: _from_json(stored, "ComfyUI settings", "access_key", "secret_key"))
+        lookups.append(lambda: _from_json(refuse_linked_folder(stored), "ComfyUI settings", "access_key",
+                                          "secret_key"))
     lookups += [lambda: _from_ini(volc / "credentials"), lambda: _from_json(volc / "config", str(volc / "config"),
                                                                             "ak", "sk")]
     for lookup in lookups:

@@ -2,6 +2,9 @@
 telling the user what to do; str() never contains credentials or raw response bytes."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class VolcError(Exception):
     """Base class: something the user should read. `hint` says what to do about it."""
@@ -97,8 +100,8 @@ _SERVICE_CODES: dict[int, tuple[type[VolcError], str, str]] = {
     50213: (InputRejectedError, "The request body is too large.", "Use a smaller image or crop-around-mask."),
     50215: (InputRejectedError, "The image or mask does not meet the service's requirements.",
             "Check the image is 64..4096 px and the mask matches it."),
-    50400: (GatewayAuthError, "The account has no permission for Inpainting (i2i_inpainting).",
-            "Enable the Inpainting service for this account in the Volcengine console."),
+    50400: (GatewayAuthError, "The account has no permission for the service called (a wrong req_key also "
+                              "gives this code).", "Enable the service for this account in the Volcengine console."),
     50411: (ContentReviewError, "The input image failed the service's content review.", "Use another image."),
     50412: (ContentReviewError, "The logo text failed the service's content review.", "Change logo_text_content."),
     50413: (ContentReviewError, "The logo text was blocked (names, IP or blocklist).", "Change logo_text_content."),
@@ -157,3 +160,27 @@ def gateway_error(code: str, message: str, http_status: int | None, request_id: 
     detail = f' Gateway said: "{message[:200].rstrip(".")}".' if message else ""
     return GatewayAuthError(f"{text}{detail}", hint=hint, http_status=http_status, code=code,
                             request_id=request_id)
+
+
+# 50400 names no service; whoever makes the call knows which one it asked for.
+SERVICE_NAMES = {"i2i_inpainting": "Inpainting (i2i_inpainting)",
+                 "saliency_seg": "subject segmentation (saliency_seg)",
+                 "entity_seg": "entity segmentation (entity_seg)"}
+
+
+@contextmanager
+def naming_the_service(req_key: str) -> Iterator[None]:
+    """Re-raise a 50400 from the block as "no permission for <the service of req_key>"."""
+    try:
+        yield
+    except VolcError as exc:
+        if exc.code != 50400:
+            raise
+        service = SERVICE_NAMES.get(req_key, req_key)
+        generic = _SERVICE_CODES[50400][1]  # keeps whatever service_error added after it (the server's words)
+        named = GatewayAuthError(exc.message.replace(generic, f"The account has no permission for {service}.", 1),
+                                 hint=f"Enable {service.split(' (')[0]} for this account in the Volcengine console.",
+                                 http_status=exc.http_status, code=exc.code, request_id=exc.request_id)
+        named.attempts, named.retries = exc.attempts, exc.retries
+        raise named from None
+

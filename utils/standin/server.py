@@ -9,10 +9,14 @@ Choices where the reference leaves room: steps 1..50, strength 0.1..1.0, scale 1
 dilate_size 0..100 (all inclusive); 50400 answers HTTP 400; URL results are JPEG. Faults are matched in FIFO order:
 a request takes one application of the first queued fault whose `action` matches its req_key ("empty_mask" only
 matches saliency_seg). "reset", "latency" and "gateway" apply after authentication and before body validation; the
-others only once the body is valid, so an invalid request leaves them queued. A reset request is recorded with
-http_status None. Only verified requests have `signed` True. Nothing recorded holds a secret, token or signature.
+others only once the body is valid, so an invalid request leaves them queued. Like the service, the stand-in checks
+the req_key's permission (50400) after authentication and before the body's arguments: `deny("i2i_inpainting")`
+(CLI `--deny`) plays an account without Inpainting, so an image-less request answers 50400 instead of 50201.
+A reset request is recorded with http_status None. Only verified requests have `signed` True. Nothing recorded holds
+a secret, token or signature.
 
-CLI: `python -m utils.standin [--host 127.0.0.1] [--port 8787] [--fault KIND[:ARG][/TIMES] ...]` from the repo root.
+CLI: `python -m utils.standin [--host 127.0.0.1] [--port 8787] [--fault KIND[:ARG][/TIMES] ...] [--deny REQ_KEY]`
+from the repo root.
 """
 from __future__ import annotations
 
@@ -111,6 +115,7 @@ class StandIn:
         self._records: list[Recorded] = []
         self._results: OrderedDict[str, bytes] = OrderedDict()
         self._downloads: list[tuple[str, int]] = []
+        self._denied: set[str] = set()
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -183,11 +188,17 @@ class StandIn:
         with self._lock:
             return list(self._downloads)
 
+    def deny(self, *req_keys: str) -> None:
+        """Play an account without permission for these req_keys (answers 50400) until clear()."""
+        with self._lock:
+            self._denied.update(req_keys)
+
     def clear(self) -> None:
         with self._lock:
             self._records = []  # in-flight requests keep writing to the old list, so they vanish too
             self._faults.clear()
             self._downloads.clear()
+            self._denied.clear()
 
     def count(self, req_key: str | None = None) -> int:
         with self._lock:
@@ -260,6 +271,9 @@ class StandIn:
         try:
             payload = parse_body(body)
             req_key = check_req_key(payload, allowed)
+            with self._lock:
+                if req_key in self._denied:
+                    raise ApiError(50400, f"Access Denied: this account has no permission for {req_key}")
             build = build_inpaint if req_key == "i2i_inpainting" else build_saliency
             job = build(payload, rec.images)
         except ApiError as exc:
@@ -364,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8787, help="port (default 8787; 0 = any free port)")
     parser.add_argument("--fault", action="append", default=[], metavar="KIND[:ARG][/TIMES]",
                         help=f"queue a fault, repeatable; kinds: {', '.join(FAULT_KINDS)}")
+    parser.add_argument("--deny", action="append", default=[], metavar="REQ_KEY",
+                        help="play an account without permission for this req_key (e.g. i2i_inpainting), repeatable")
     args = parser.parse_args(argv)
     try:
         faults = [parse_fault(text) for text in args.fault]
@@ -371,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as exc:
         parser.error(str(exc))
     standin.inject(*faults)
+    standin.deny(*args.deny)
     print(f"Volcengine visual stand-in listening on {standin.endpoint}")
     print(f"access key: {STANDIN_ACCESS_KEY}")
     print(f"secret key: {STANDIN_SECRET_KEY}  (public example key; it only opens this stand-in)")
