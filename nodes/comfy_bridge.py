@@ -32,14 +32,13 @@ def listen_addresses() -> str | None:
     return listen if isinstance(listen, str) else None
 
 
-def server_routes():
-    """ComfyUI's aiohttp route table (`PromptServer.instance.routes`), None outside a running ComfyUI."""
+def prompt_server():
+    """ComfyUI's running PromptServer (its `routes` table, its on-prompt hooks), None outside ComfyUI."""
     try:
         from server import PromptServer
     except ImportError:
         return None
-    instance = getattr(PromptServer, "instance", None)
-    return getattr(instance, "routes", None)
+    return getattr(PromptServer, "instance", None)
 
 
 def cancel_check() -> Callable[[], None] | None:

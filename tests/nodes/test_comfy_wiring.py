@@ -27,9 +27,11 @@ class BrokenRoutes(list):
 
 @pytest.fixture
 def fake_comfy(tmp_path, monkeypatch):
-    """`server` and `folder_paths` modules as ComfyUI provides them; returns a setter for the route table."""
+    """`server` and `folder_paths` modules as ComfyUI provides them; returns the PromptServer instance."""
     server = types.ModuleType("server")
-    server.PromptServer = type("PromptServer", (), {"instance": types.SimpleNamespace(routes=web.RouteTableDef())})
+    hooks: list = []
+    instance = types.SimpleNamespace(routes=web.RouteTableDef(), on_prompt=hooks, add_on_prompt_handler=hooks.append)
+    server.PromptServer = type("PromptServer", (), {"instance": instance})
     paths = types.ModuleType("folder_paths")
     paths.get_user_directory = lambda: str(tmp_path / "user")
     monkeypatch.setitem(sys.modules, "server", server)
@@ -46,11 +48,23 @@ def load_fresh(name: str):
             del sys.modules[key]
 
 
-def test_loading_inside_comfyui_registers_the_routes(fake_comfy):
+def test_loading_inside_comfyui_registers_the_routes_and_the_prompt_check(fake_comfy):
     pack = load_fresh("volc_pack_wiring_ok")
     assert "VolcengineInpaintErase" in pack.NODE_CLASS_MAPPINGS
     registered = sorted((r.method, r.path) for r in fake_comfy.routes)
     assert registered == [("DELETE", ROUTE), ("GET", ROUTE), ("POST", ROUTE), ("POST", CHECK_ROUTE)]
+    [hook] = fake_comfy.on_prompt
+    data = {"prompt": {"5": {"class_type": "VolcengineLogoInfo", "inputs": {"add_logo": "false"}}}}
+    assert "add_logo is 'false'" in hook(data)["prompt"]["5"]["inputs"]["invalid_inputs"]
+
+
+def test_without_the_prompt_hook_api_the_routes_still_install(fake_comfy, caplog):
+    del fake_comfy.add_on_prompt_handler
+    caplog.set_level(logging.DEBUG)
+    load_fresh("volc_pack_wiring_no_hook")
+    assert len(list(fake_comfy.routes)) == 4
+    [record] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "text booleans" in record.getMessage() and "AttributeError" in record.getMessage()
 
 
 def test_a_failing_route_install_logs_one_line_and_the_nodes_still_load(fake_comfy, caplog):
