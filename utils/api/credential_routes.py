@@ -159,31 +159,31 @@ class CredentialRoutes:
             creds = store.validate(data)
         except store.StoreValidationError as exc:
             return self._error(400, exc.message, exc.field)
-        try:
-            store.save(self.store_path, creds)
-        except CredentialsError as exc:  # the folder is a symbolic link
-            log.error("Volcengine credentials: not saved to %s: %s", self.store_path, exc.message)
-            return self._error(409, f"Not saved. {exc}")
-        except OSError as exc:
-            log.error("Volcengine credentials: could not write %s (%s)", self.store_path, type(exc).__name__)
-            return self._error(500, f"Could not write the credentials file ({type(exc).__name__}); check that "
-                                    "ComfyUI's user directory is writable (the server log names the path).")
+        _, failed = self._change_file(lambda path: store.save(path, creds), "saved", "write")
+        if failed is not None:
+            return failed
         return self._json({"ok": True, "saved": True, **self._status()})
 
     async def delete(self, request):
         refused = self._refused(request)
         if refused is not None:
             return refused
-        try:
-            removed = store.delete(self.store_path)
-        except CredentialsError as exc:
-            log.error("Volcengine credentials: not removed from %s: %s", self.store_path, exc.message)
-            return self._error(409, f"Not removed. {exc}")
-        except OSError as exc:
-            log.error("Volcengine credentials: could not remove %s (%s)", self.store_path, type(exc).__name__)
-            return self._error(500, f"Could not remove the credentials file ({type(exc).__name__}); the server "
-                                    "log names the path.")
+        removed, failed = self._change_file(store.delete, "removed", "remove")
+        if failed is not None:
+            return failed
         return self._json({"ok": True, "removed": removed, **self._status()})
+
+    def _change_file(self, change: Callable[[Path], Any], done: str, verb: str):
+        """(change(store path), None), or (None, an error answer): the log names the path, the answer does not."""
+        try:
+            return change(self.store_path), None
+        except CredentialsError as exc:  # the folder is a symbolic link
+            log.error("Volcengine credentials: not %s (%s): %s", done, self.store_path, exc.message)
+            return None, self._error(409, f"Not {done}. {exc}")
+        except OSError as exc:
+            log.error("Volcengine credentials: could not %s %s (%s)", verb, self.store_path, type(exc).__name__)
+            return None, self._error(500, f"Could not {verb} the credentials file ({type(exc).__name__}); check that "
+                                          "ComfyUI's user directory is writable (the server log names the path).")
 
     async def post_check(self, request):
         refused = self._refused(request)
