@@ -13,7 +13,7 @@ TIMEOUT_MIN, TIMEOUT_MAX = 5.0, 600.0
 
 def timeout_widget(default: float) -> tuple:
     return ("FLOAT", {"default": default, "min": TIMEOUT_MIN, "max": TIMEOUT_MAX, "step": 5.0,
-                      "tooltip": "Seconds to wait for each call's answer."})
+                      "tooltip": "Seconds each call may take as a whole: upload, answer and result download."})
 
 
 def make_client(timeout) -> VisualClient:
