@@ -74,7 +74,7 @@ def _service_answer(status: int, answer: dict[str, Any], scrub: Scrubber) -> Ans
         raise ServiceError(f"The service answered success, but its algorithm reported status {algo_code}"
                            + (f': "{said}".' if said else "."), hint="Run again; report it if it persists.",
                            http_status=status, code=algo_code, request_id=request_id)
-    images = _strings(body, "binary_data_base64", "base64 text", status, request_id)
+    images = _strings(body, "binary_data_base64", "base64 strings", status, request_id)
     urls = [u for u in _strings(body, "image_urls", "URLs", status, request_id) if u.strip()]
     inline = next((item for item in images if item), None)
     if inline is None and not urls:
@@ -93,14 +93,14 @@ def check_image(data: bytes, request_id: str = "", status: int | None = 200) -> 
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as img:
                 width, height = img.size
-    except Image.DecompressionBombError:
-        width = height = 1 << 30
+    except Image.DecompressionBombError:  # Pillow's own, far higher, bound
+        width = height = 0
     except Exception:  # noqa: BLE001 - whatever Pillow raises for a broken header, the sentence is the same
         raise _bad("The service's result image is damaged: its header cannot be read.", status, request_id) from None
-    if width * height > MAX_RESULT_PIXELS:
-        size = f"{width}x{height}" if width < 1 << 30 else "far more"
-        raise _bad(f"The service's result claims {size} pixels, more than {MAX_RESULT_PIXELS:,} (a decompression "
-                   "bomb or a broken answer); it was not decoded.", status, request_id)
+    if not 0 < width * height <= MAX_RESULT_PIXELS:
+        size = f" ({width}x{height})" if width else ""
+        raise _bad(f"The service's result has more than {MAX_RESULT_PIXELS:,} pixels{size}, so it was not decoded "
+                   "(a decompression bomb or a broken answer).", status, request_id)
     return width, height
 
 

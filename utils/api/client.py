@@ -198,28 +198,28 @@ class VisualClient:
             except asyncio.TimeoutError:
                 raise RequestTimeoutError(
                     f"No complete answer from {urlsplit(url).netloc} within {deadline:g} s (stopped while "
-                    f"{phase[0]}).", hint="The call may still have been billed; raise the timeout or try again "
+                    f"{phase[-1]}).", hint="The call may still have been billed; raise the timeout or try again "
                     "later.", code="timeout") from None
             finally:
                 state.spent += time.monotonic() - started
 
     async def _exchange(self, endpoint: str, url: str, payload: bytes, cred: Credentials, scrub: Scrubber,
                         phase: list[str], deadline: float) -> tuple[bytes, Answer]:
+        """Sign, POST, read the answer, fetch the result if only a URL came; `phase` records how far it got."""
         cfg = self.config
         headers = sign_request("POST", url, {"Content-Type": "application/json"}, payload, cred.access_key,
                                cred.secret_key, session_token=cred.session_token)
         headers.pop("Host")  # httpx sends the same Host itself
         client = await pool_for(endpoint)
         connect = min(cfg.connect_timeout, deadline)
-        phase[0] = "sending the request or waiting for the answer"
-        status, raw = await post(client, url, payload, headers, connect_timeout=connect, cap=cfg.max_answer_bytes)
-        phase[0] = "reading the answer"
+        status, raw = await post(client, url, payload, headers, connect_timeout=connect, cap=cfg.max_answer_bytes,
+                                 note=phase.append)
         answer = parse_answer(status, raw, cred, scrub)
         try:
             if answer.image is not None:
                 check_image(answer.image, answer.request_id)
                 return answer.image, answer
-            phase[0] = "downloading the result"
+            phase.append("downloading the result")
             target = await plan_download(answer.urls[0], endpoint, scrub, answer.request_id)
             image = await download(client, target, cap=cfg.max_download_bytes, connect_timeout=connect,
                                    request_id=answer.request_id)

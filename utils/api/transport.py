@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 
@@ -71,19 +71,22 @@ async def read_capped(response: httpx.Response, cap: int, what: str) -> bytes:
 
 
 def _too_large(what: str, cap: int, status: int) -> ServiceError:
-    return ServiceError(f"{what} exceeds {cap // 2**20} MB; reading stopped.", hint="Run again; report it if it "
-                        "persists.", http_status=status)
+    size = f"{cap // 2**20} MB" if cap >= 2**20 else f"{cap:,} bytes"
+    return ServiceError(f"{what} exceeds {size}; reading stopped.", hint="Run again; report it if it persists.",
+                        http_status=status)
 
 
 async def post(client: httpx.AsyncClient, url: str, payload: bytes, headers: dict[str, str], *,
-               connect_timeout: float, cap: int) -> tuple[int, bytes]:
+               connect_timeout: float, cap: int, note: Callable[[str], None] = lambda phase: None) -> tuple[int, bytes]:
     """(status, body) of one POST; ConnectFailedError when the request never reached the server, NetworkError
-    when the connection broke after it was sent."""
+    when the connection broke after it was sent. `note` hears which phase the exchange is in."""
     host = httpx.URL(url).netloc.decode("ascii", "replace")
     try:
         request = client.build_request("POST", url, content=payload, headers=headers,
                                        timeout=request_timeout(connect_timeout))
+        note("sending the request or waiting for the answer")
         response = await client.send(request, stream=True)
+        note("reading the answer")
         try:
             return response.status_code, await read_capped(response, cap, "The service's answer")
         finally:

@@ -291,7 +291,7 @@ class StandIn:
         body = dump(answer)
         if kind == "truncated_json":
             body = body[: len(body) // 2]
-        return Reply(200, body, rate=fault.rate if kind == "trickle" else None)
+        return Reply(200, body, rate=fault.rate if kind == "trickle" and shape == "answer" else None)
 
     def _url_only(self, fault: Fault, output: bytes) -> str:
         if fault.kind == "expired_url":  # answers 404
