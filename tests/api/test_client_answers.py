@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from helpers.answers import MALFORMED, Witness
 from helpers.samples import sample_pair
 from volc_pack.utils.api import errors
 from volc_pack.utils.api.client import ClientConfig, InpaintOptions, VisualClient
@@ -50,22 +49,6 @@ def one_sentence(exc: errors.VolcError) -> str:
 
 
 # --- malformed success answers -------------------------------------------------------------------------------------
-
-MALFORMED = {
-    "base64_number": "binary_data_base64 is a number, not a list",
-    "base64_object": "binary_data_base64 is an object",
-    "base64_numbers": "binary_data_base64 holds a number",
-    "urls_number": "image_urls is a number",
-    "data_null": "its data is null",
-    "no_image": "without an image",
-    "not_image": "not a JPEG or PNG",
-    "algorithm_failed": "algorithm reported status 100202",
-    "json_list": "is a list, not a JSON object",
-    "code_missing": "no result code",
-    "bomb": "more than 67,108,864 pixels",
-    "oversized": "exceeds 64 MB",
-}
-
 
 @pytest.mark.parametrize("shape", sorted(MALFORMED))
 def test_malformed_success_answer_is_one_service_error_without_retry(standin, shape):
@@ -154,30 +137,6 @@ def test_url_only_answer_from_the_standins_own_origin_is_downloaded(standin):
     standin.inject(Fault("url_only"))
     result = inpaint(standin)
     assert result.from_url and result.data[:2] == b"\xff\xd8" and len(standin.downloads) == 1
-
-
-class Witness:
-    """A loopback server that must never be asked for anything."""
-
-    def __init__(self) -> None:
-        hits = self.hits = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                hits.append(self.path)
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        self.port = self.server.server_address[1]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.mark.parametrize("url,why", [
