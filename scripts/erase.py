@@ -23,30 +23,33 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pack_loader import load_pack  # noqa: E402
 
 
+def load_pack_module(name: str):
+    """A module of the pack, loaded the way ComfyUI loads it."""
+    return sys.modules[f"{load_pack().__name__}.{name}"]
+
+
+def _add_option(parser: argparse.ArgumentParser, spec) -> None:
+    """One node widget as an option: same name (dashes), default, range and choices as in ComfyUI."""
+    flag = "--" + spec.name.replace("_", "-")
+    if spec.type == "BOOLEAN":  # a switch that changes the node's default
+        flag = spec.cli_flag or (f"--no-{flag[2:]}" if spec.default else flag)
+        action = "store_false" if spec.default else "store_true"
+        parser.add_argument(flag, dest=spec.name, action=action, help=spec.cli_help or spec.tooltip)
+        return
+    kind = {"INT": int, "FLOAT": float}.get(spec.type)
+    limits = f"{spec.min}..{spec.max}, " if kind else ""
+    parser.add_argument(flag, dest=spec.name, type=kind, choices=spec.labels or None, default=spec.default,
+                        help=f"{spec.cli_help or spec.tooltip} ({limits}default {spec.default})")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("images", nargs="+", type=Path, help="image files (PNG/JPEG/WebP...)")
     p.add_argument("--mask", action="append", type=Path, default=[],
                    help="mask file (white = erase); once, or once per image")
     p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.add_argument("--variants", type=int, default=1)
-    p.add_argument("--seed", type=int, default=0, help="-1 = random")
-    p.add_argument("--steps", type=int, default=30)
-    p.add_argument("--strength", type=float, default=0.8)
-    p.add_argument("--scale", type=float, default=7.0)
-    p.add_argument("--dilate-size", type=int, default=15)
-    p.add_argument("--quality", choices=["H", "M", "L"], default="M")
-    p.add_argument("--return-url", action="store_true")
-    p.add_argument("--mask-grow", type=int, default=0)
-    p.add_argument("--feather", type=int, default=8)
-    p.add_argument("--no-crop", action="store_true", help="send the whole frame, not a crop around the mask")
-    p.add_argument("--context", type=float, default=2.0)
-    p.add_argument("--no-paste-back", action="store_true")
-    p.add_argument("--ghost-face-retries", type=int, default=2)
-    p.add_argument("--on-ghost-face", choices=["error", "return original"], default="error")
-    p.add_argument("--on-item-error", choices=["error", "return original"], default="error")
-    p.add_argument("--on-empty-mask", choices=["return original", "error"], default="return original")
-    p.add_argument("--timeout", type=float, default=120.0)
+    for spec in load_pack_module("utils.specs").ERASE.values():
+        _add_option(p, spec)
     p.add_argument("--stand-in", action="store_true", help="run against a local stand-in endpoint (no credentials)")
     args = p.parse_args(argv)
     if args.mask and len(args.mask) not in (1, len(args.images)):
@@ -83,12 +86,7 @@ def save_png(tensor, path: Path) -> None:
 
 
 def node_kwargs(args: argparse.Namespace) -> dict:
-    return dict(seed=args.seed, variants=args.variants, steps=args.steps, strength=args.strength, scale=args.scale,
-                dilate_size=args.dilate_size, quality=args.quality, return_url=args.return_url,
-                mask_grow=args.mask_grow, feather=args.feather, crop_to_mask=not args.no_crop, context=args.context,
-                paste_back=not args.no_paste_back, ghost_face_retries=args.ghost_face_retries,
-                on_ghost_face=args.on_ghost_face, on_item_error=args.on_item_error,
-                on_empty_mask=args.on_empty_mask, timeout=args.timeout)
+    return {name: getattr(args, name) for name in load_pack_module("utils.specs").ERASE}
 
 
 async def run(args: argparse.Namespace, errors_module) -> list[dict]:
@@ -127,8 +125,7 @@ async def run(args: argparse.Namespace, errors_module) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    pack = load_pack()
-    from_errors = sys.modules[pack.__name__ + ".utils.api.errors"]
+    from_errors = load_pack_module("utils.api.errors")
     for path in [*args.images, *args.mask]:
         if not path.is_file():
             print(f"error: {path} does not exist.", file=sys.stderr)

@@ -129,14 +129,14 @@ def test_opt_in_timeout_retry_happens_once_and_the_total_stays_bounded(standin):
 
 def test_inline_result_is_used_and_its_url_only_reported(standin):
     result = inpaint(standin, return_url=True)
-    assert not result.from_url and standin.downloads == []
+    assert result.data[:2] == b"\xff\xd8" and standin.downloads == []
     assert len(result.urls) == 1 and result.urls[0].startswith(standin.endpoint + "/results/")
 
 
 def test_url_only_answer_from_the_standins_own_origin_is_downloaded(standin):
     standin.inject(Fault("url_only"))
     result = inpaint(standin)
-    assert result.from_url and result.data[:2] == b"\xff\xd8" and len(standin.downloads) == 1
+    assert result.data[:2] == b"\xff\xd8" and len(standin.downloads) == 1
 
 
 @pytest.mark.parametrize("url,why", [

@@ -107,7 +107,6 @@ class CallResult:
     request_id: str = ""
     attempts: int = 1
     elapsed: float = 0.0
-    from_url: bool = False
     retries: list[str] = field(default_factory=list)   # why each retry happened, e.g. "50429"
     urls: list[str] = field(default_factory=list)      # result URLs the service sent (scrubbed), for the report
 
@@ -175,7 +174,7 @@ class VisualClient:
                 await self._guard(asyncio.sleep(delay))
                 result.attempts += 1
                 continue
-            result.data, result.request_id, result.from_url = image, answer.request_id, answer.image is None
+            result.data, result.request_id = image, answer.request_id
             result.urls = [scrub(u, 2000) for u in answer.urls]
             result.elapsed = time.monotonic() - started
             return result
