@@ -7,12 +7,13 @@ import sys
 import time
 
 from . import server
-from .faults import FAULT_HELP, parse_fault
+from .faults import FAULT_HELP, SHAPES, parse_fault
 from .server import STANDIN_ACCESS_KEY, STANDIN_SECRET_KEY, StandIn
 
 
 def main(argv: list[str] | None = None) -> int:
-    kinds = "\n".join(f"  {kind}: {text}" for kind, text in FAULT_HELP.items())
+    kinds = "\n".join(f"  {kind}: {text}" + (f" [shapes: {', '.join(SHAPES[kind])}]" if kind in SHAPES else "")
+                      for kind, text in FAULT_HELP.items())
     parser = argparse.ArgumentParser(prog="python -m utils.standin", description=server.__doc__.split("\n\n")[0],
                                      epilog=f"fault kinds:\n{kinds}", formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")

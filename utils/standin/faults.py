@@ -22,7 +22,7 @@ FAULT_HELP: dict[str, str] = {
     "empty_mask": "saliency finds nothing (an all-zero mask)",
     "trickle": "send the answer (or, with shape download, the result URL's image) at RATE bytes per second "
                "(trickle:1, trickle:download@50)",
-    "malformed": "a success answer (code 10000) with a broken body: SHAPE, see SHAPES['malformed']",
+    "malformed": "a success answer (code 10000) with a broken body (malformed:SHAPE)",
     "url_only": "answer with a result URL and no inline image: the stand-in's own URL, one that redirects "
                 "(url_only:redirect), or any URL given (url_only:http://169.254.169.254/latest/meta-data/)",
     "plain_text": "answer in plain text with STATUS, like the gateway for an unparsable request (plain_text:400)",
