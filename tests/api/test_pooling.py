@@ -30,11 +30,8 @@ def own():
 
 
 @pytest.fixture
-def own_env(own, monkeypatch):
-    monkeypatch.setenv("VOLC_VISUAL_ENDPOINT", own.endpoint)
-    monkeypatch.setenv("VOLC_ACCESSKEY", STANDIN_ACCESS_KEY)
-    monkeypatch.setenv("VOLC_SECRETKEY", STANDIN_SECRET_KEY)
-    monkeypatch.delenv("VOLC_SESSION_TOKEN", raising=False)
+def standin(own):
+    """Overrides the shared stand-in for this module, so `standin_env` points the nodes at `own`."""
     return own
 
 
@@ -77,18 +74,18 @@ def _erase(timeout: float):
     return ERASE().erase(image, mask, **{**DEFAULTS, "timeout": timeout})
 
 
-def test_node_runs_in_one_loop_reuse_one_connection(own_env):
+def test_node_runs_in_one_loop_reuse_one_connection(standin_env):
     async def runs():
         for timeout in (5.0, 10.0, 60.0, 300.0):
             await _erase(timeout)
         return transport.pool_count()
 
     assert asyncio.run(runs()) == 1
-    assert own_env.count() == 4 and own_env.connections()[0] == 1
+    assert standin_env.count() == 4 and standin_env.connections()[0] == 1
 
 
-def test_node_runs_each_on_a_fresh_loop_leave_no_connection_open(own_env):
+def test_node_runs_each_on_a_fresh_loop_leave_no_connection_open(standin_env):
     for timeout in (5.0, 6.0, 7.0, 8.0, 9.0, 10.0):  # ComfyUI runs each prompt on a new event loop
         asyncio.run(_erase(timeout))
-        assert wait_closed(own_env) == 0
-    assert own_env.count() == 6 and own_env.connections()[0] == 6
+        assert wait_closed(standin_env) == 0
+    assert standin_env.count() == 6 and standin_env.connections()[0] == 6
