@@ -161,6 +161,14 @@ def test_result_urls_off_limits_are_refused_before_any_connection(standin, url, 
         witness.close()
 
 
+def test_a_result_url_carrying_our_credentials_is_not_fetched(standin, caplog):
+    caplog.set_level(logging.DEBUG)
+    url = f"{standin.endpoint}/results/x.jpg?key={STANDIN_ACCESS_KEY}&token={TOKEN}"
+    exc, _ = fails(standin, errors.ServiceError, Fault("url_only", url=url), token=TOKEN)
+    assert "carries this pack's credentials" in one_sentence(exc) and standin.downloads == []
+    assert STANDIN_ACCESS_KEY not in caplog.text + str(exc) and TOKEN not in caplog.text + str(exc)
+
+
 def test_redirects_are_not_followed(standin):
     exc, _ = fails(standin, errors.ServiceError, Fault("url_only", shape="redirect"))
     assert "redirected (HTTP 302)" in one_sentence(exc)

@@ -69,6 +69,8 @@ async def plan_download(url: str, endpoint: str, scrub: Scrubber, request_id: st
         raise refuse("is not a usable http(s) URL")
     if parts.username is not None or parts.password is not None:
         raise refuse("carries a user name or password")
+    if scrub.clean(url) != url:  # fetching it would hand our key to that host, and HTTP logs would show it
+        raise refuse("carries this pack's credentials")
     own = urlsplit(endpoint)
     if is_loopback(own.hostname or "") and (parts.scheme, host.lower(), port) == \
             (own.scheme, (own.hostname or "").lower(), own.port or DEFAULT_PORTS.get(own.scheme)):

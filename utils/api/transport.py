@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import weakref
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import httpx
 
@@ -17,23 +19,26 @@ POOL_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=8)
 
 # The loop owns the sockets, so a pool cannot be shared across loops (ComfyUI runs each prompt on a fresh loop,
 # the settings routes on the server's). Per loop: one client per endpoint and proxy settings, never per timeout.
-_POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, tuple[httpx.AsyncClient, object]]] = \
+_POOLS_LOCK = threading.Lock()
+_POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, tuple[httpx.AsyncClient, Any]]] = \
     weakref.WeakKeyDictionary()
 
 
 async def pool_for(endpoint: str) -> httpx.AsyncClient:
     """The pooled client for `endpoint` (scheme://host:port) on the running loop."""
     loop = asyncio.get_running_loop()
-    proxies = tuple(sorted((k, v) for k, v in os.environ.items() if k.lower().endswith("_proxy")))
-    pools = _POOLS.setdefault(loop, {})
-    entry = pools.get((endpoint, proxies))
-    if entry is None or entry[0].is_closed:
-        client = httpx.AsyncClient(timeout=None, trust_env=True, follow_redirects=False, limits=POOL_LIMITS)
-        closer = _close_with_loop(client)
+    key = (endpoint, tuple(sorted((k, v) for k, v in os.environ.items() if k.lower().endswith("_proxy"))))
+    with _POOLS_LOCK:  # loops on other threads share the registry; nothing awaits in here
+        pools = _POOLS.setdefault(loop, {})
+        entry = pools.get(key)
+        fresh = entry is None or entry[0].is_closed
+        if fresh:
+            client = httpx.AsyncClient(timeout=None, trust_env=True, follow_redirects=False, limits=POOL_LIMITS)
+            entry = pools[key] = (client, _close_with_loop(client))
+    if fresh:
         # A started async generator is closed by the loop's shutdown_asyncgens(), which asyncio.run() calls: the
         # pool's connections are closed when the loop ends, without any caller having to remember it.
-        await closer.__anext__()
-        entry = pools[(endpoint, proxies)] = (client, closer)
+        await entry[1].__anext__()
     return entry[0]
 
 
@@ -46,7 +51,8 @@ async def _close_with_loop(client: httpx.AsyncClient) -> AsyncIterator[None]:
 
 def pool_count(loop: asyncio.AbstractEventLoop | None = None) -> int:
     """Open pools on `loop` (default: the running one); for tests and diagnostics."""
-    pools = _POOLS.get(loop or asyncio.get_running_loop(), {})
+    with _POOLS_LOCK:
+        pools = dict(_POOLS.get(loop or asyncio.get_running_loop(), {}))
     return sum(not client.is_closed for client, _ in pools.values())
 
 
