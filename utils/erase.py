@@ -190,6 +190,8 @@ async def _call_variant(client: VisualClient, prep: Prepared, seed: int, setting
         entry["request_ids"].append(result.request_id)
         entry["retries"] += result.retries
         entry.update(status="ok", seed=current, seconds=round(time.monotonic() - started, 3))
+        if result.urls:  # asked for with return_url: the user wants to see them
+            entry["urls"] = result.urls
         return result.data, entry
     raise AssertionError("unreachable")
 
