@@ -30,7 +30,7 @@ def load_pack_module(name: str):
 
 def _add_option(parser: argparse.ArgumentParser, spec) -> None:
     """One node widget as an option: same name (dashes), default, range and choices as in ComfyUI."""
-    flag = "--" + spec.name.replace("_", "-")
+    flag = spec.cli_flag or "--" + spec.name.replace("_", "-")
     if spec.type == "BOOLEAN":  # a switch that changes the node's default
         flag = spec.cli_flag or (f"--no-{flag[2:]}" if spec.default else flag)
         action = "store_false" if spec.default else "store_true"
@@ -38,8 +38,9 @@ def _add_option(parser: argparse.ArgumentParser, spec) -> None:
         return
     kind = {"INT": int, "FLOAT": float}.get(spec.type)
     limits = f"{spec.min}..{spec.max}, " if kind else ""
+    shown = "empty" if spec.default == "" else spec.default
     parser.add_argument(flag, dest=spec.name, type=kind, choices=spec.labels or None, default=spec.default,
-                        help=f"{spec.cli_help or spec.tooltip} ({limits}default {spec.default})")
+                        help=f"{spec.cli_help or spec.tooltip} ({limits}default {shown})")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -48,8 +49,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--mask", action="append", type=Path, default=[],
                    help="mask file (white = erase); once, or once per image")
     p.add_argument("--out", type=Path, required=True, help="output folder")
-    for spec in load_pack_module("utils.specs").ERASE.values():
+    specs = load_pack_module("utils.specs")
+    for spec in specs.ERASE.values():
         _add_option(p, spec)
+    logo = p.add_argument_group("watermark (the Volcengine Logo Info node)")
+    for spec in specs.LOGO_INFO.values():
+        _add_option(logo, spec)
     p.add_argument("--stand-in", action="store_true", help="run against a local stand-in endpoint (no credentials)")
     args = p.parse_args(argv)
     if args.mask and len(args.mask) not in (1, len(args.images)):
@@ -89,16 +94,25 @@ def node_kwargs(args: argparse.Namespace) -> dict:
     return {name: getattr(args, name) for name in load_pack_module("utils.specs").ERASE}
 
 
+def logo_info(args: argparse.Namespace):
+    """The watermark settings through the Logo Info node (so they are checked as in ComfyUI); None without
+    --add-logo."""
+    node = load_pack().NODE_CLASS_MAPPINGS["VolcengineLogoInfo"]()
+    (info,) = node.build(**{name: getattr(args, name) for name in load_pack_module("utils.specs").LOGO_INFO})
+    return info if info.add_logo else None
+
+
 async def run(args: argparse.Namespace, errors_module) -> list[dict]:
     pack = load_pack()
     node = pack.NODE_CLASS_MAPPINGS["VolcengineInpaintErase"]()
+    watermark = logo_info(args)
     args.out.mkdir(parents=True, exist_ok=True)
     inputs, jobs = [], []
     for i, path in enumerate(args.images):
         image, own_mask = load_image(path)
         mask = load_mask(args.mask[i if len(args.mask) > 1 else 0]) if args.mask else own_mask
         inputs.append(image)
-        jobs.append(node.erase(image, mask, **node_kwargs(args)))
+        jobs.append(node.erase(image, mask, **node_kwargs(args), logo_info=watermark))
     # Files of different sizes cannot share one batch, so each is its own node call; on_item_error then applies
     # across files as it does across a batch: keep the others, unless every file failed.
     results = await asyncio.gather(*jobs, return_exceptions=args.on_item_error == "return original")

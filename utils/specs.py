@@ -140,11 +140,13 @@ SUBJECT_MASK = _table(
 LOGO_INFO = _table(
     _bool("add_logo", False, "Add the service's 'AI generated' watermark."),
     _choice("position", {"bottom-right": 0, "bottom-left": 1, "top-left": 2, "top-right": 3}, "bottom-right",
-            "Corner of the watermark."),
-    _choice("language", {"Chinese": 0, "English": 1}, "Chinese", "Language of the watermark text."),
-    _float("opacity", 0.3, 0.0, 1.0, 0.05, "Watermark opacity, 0 (invisible) to 1 (opaque)."),
+            "Corner of the watermark.", cli_flag="--logo-position"),
+    _choice("language", {"Chinese": 0, "English": 1}, "Chinese", "Language of the watermark text.",
+            cli_flag="--logo-language"),
+    _float("opacity", 0.3, 0.0, 1.0, 0.05, "Watermark opacity, 0 (invisible) to 1 (opaque).",
+           cli_flag="--logo-opacity"),
     Spec("logo_text_content", "STRING", "", "Custom watermark text; empty uses the service's default.",
-         multiline=False),
+         multiline=False, cli_flag="--logo-text"),
 )
 LOGO_TEXT_LIMIT = 200
 

@@ -97,3 +97,19 @@ def test_cli_out_of_range_value_exits_1_naming_the_option(standin_env, tmp_path,
     assert cli.main([str(image), "--out", str(tmp_path), "--variants", "5"]) == 1
     assert "variants is 5, outside 1..4" in capsys.readouterr().err
     assert not standin_env.requests  # checked before any call
+
+
+def test_readme_widget_table_matches_the_specs():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
+    rows = dict(re.findall(r"^\| (\w+) \| ([^|]*\|[^|]*)\|", readme, re.MULTILINE))
+    for name, spec in ERASE.items():
+        default, limits = (cell.strip() for cell in rows[name].split("|"))
+        if spec.type == "CHOICE":
+            assert (default, limits) == (spec.default, " / ".join(spec.labels)), name
+        elif spec.type == "BOOLEAN":
+            assert (default, limits) == (str(spec.default).lower(), ""), name
+        else:
+            assert float(default) == spec.default, name
+            if name != "seed":  # written -1 … 2³¹-1 there
+                low, high = limits.removesuffix(" s").split("–")
+                assert (float(low), float(high)) == (spec.min, spec.max), name

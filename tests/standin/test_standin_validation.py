@@ -65,7 +65,8 @@ VALIDATION_CASES = {
     "bad-base64": (lambda: _with(binary_data_base64=["%%%not base64", b64(MASK)]), 50207, "base64"),
     "empty-image": (lambda: _with(binary_data_base64=["", b64(MASK)]), 50206, "empty"),
     "empty-mask": (lambda: _with(binary_data_base64=[b64(IMAGE), ""]), 50206, "mask"),
-    "image-over-5mb": (lambda: body(image=b"\xff" * (5 * MIB + 1)), 50205, "5 MB"),
+    "image-over-5mb": (lambda: body(image=b"\xff" * 3_750_001), 50205, "5,000,000"),  # 5,000,004 characters
+    "mask-over-5mb": (lambda: body(mask=b"\xff" * 3_750_001), 50205, "mask is too large"),
     "body-over-16mb": (_raw_over_16mb, 50213, "16 MB"),
     "gif": (lambda: body(image=encode(PHOTO, "GIF")), 50215, "GIF"),
     "not-an-image": (lambda: body(image=b"hello, not an image"), 50215, "decodable"),
@@ -152,8 +153,8 @@ def test_saliency_other_outputs(standin):
 SALIENCY_ERRORS = {
     "too-small": (lambda: saliency_body(encode(np.zeros((100, 150, 3), np.uint8))), 50215, "100"),
     "gif": (lambda: saliency_body(encode(np.zeros((200, 200, 3), np.uint8), "GIF")), 50215, "GIF"),
-    "base64-over-4.7mb": (lambda: {"req_key": "saliency_seg", "binary_data_base64": ["A" * int(4.8 * MIB)]},
-                          50205, "4.7 MB"),
+    "base64-over-4.7mb": (lambda: {"req_key": "saliency_seg", "binary_data_base64": ["A" * 4_700_004]},
+                          50205, "4,700,000"),
     "two-images": (lambda: {"req_key": "saliency_seg", "binary_data_base64": [b64(IMAGE)] * 2}, 50200, "exactly 1"),
     "only_mask-5": (lambda: saliency_body(encode(subject_scene()[0]), only_mask=5), 50200, "only_mask"),
     "refine_mask-3": (lambda: saliency_body(encode(subject_scene()[0]), refine_mask=3), 50200, "refine_mask"),
