@@ -3,7 +3,6 @@ from .entity_mask_node import VolcengineEntityMask
 from .erase_node import VolcengineInpaintErase
 from .logo_node import VolcengineLogoInfo
 from .subject_mask_node import VolcengineSubjectMask
-from . import settings_routes
 
 NODE_CLASS_MAPPINGS: dict[str, type] = {
     "VolcengineInpaintErase": VolcengineInpaintErase,
@@ -17,6 +16,3 @@ NODE_DISPLAY_NAME_MAPPINGS: dict[str, str] = {
     "VolcengineSubjectMask": "Volcengine Subject Mask (主体分割)",
     "VolcengineEntityMask": "Volcengine Entity Mask (智能分割)",
 }
-
-# Inside ComfyUI: the Settings > Volcengine routes and the stored-credentials path; outside it, nothing.
-settings_routes.install()

@@ -25,7 +25,8 @@ def segmentation_inputs(table, optional: dict | None = None) -> dict:
 def make_client(timeout) -> VisualClient:
     """A client whose waits end when the user presses cancel in ComfyUI."""
     timeout = number("timeout", timeout, TIMEOUT_MIN, TIMEOUT_MAX)
-    return VisualClient(config=ClientConfig(read_timeout=float(timeout)), cancel_check=comfy_bridge.cancel_check())
+    return VisualClient(config=ClientConfig(read_timeout=float(timeout)), cancel_check=comfy_bridge.cancel_check(),
+                        credentials_file=comfy_bridge.credentials_store_path())
 
 
 def to_numpy(tensor: torch.Tensor, name: str):

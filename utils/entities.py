@@ -13,7 +13,8 @@ What the documentation (volcengine.com/docs/6793/1317296) leaves open, and what 
   colours.
 - Several images in one answer (as return_format 1 would give) are read as one layer per entity: a layer with
   transparency marks its entity by alpha, any other by grey >= 128. Their order is ignored: we sort by area.
-- A map of another size than sent is resized nearest-neighbour, never blended (labels are not intensities).
+- A map of another size than sent is resized nearest-neighbour, never blended (labels are not intensities), when it
+  plausibly is the same picture (segment.check_mask_shape); anything else is a ServiceError.
 """
 from __future__ import annotations
 
@@ -30,16 +31,15 @@ from PIL import Image
 from .api.client import CallResult, VisualClient
 from .api.errors import ServiceError
 from .batch import check_images, gather_all
-from .imaging.codec import encode_image, to_uint8
+from .imaging.codec import SEGMENT_MAX_BYTES, encode_image, to_uint8
 from .imaging.components import label_components
 from .imaging.masks import align_masks, binarize, grow, is_empty
 from .imaging.regions import FitPlan, apply_fit, plan_fit
-from .segment import decode_mask
+from .segment import check_mask_shape, decode_mask
 from .specs import ENTITY_MASK
 
 ENTITY_MIN_SIDE, ENTITY_MAX_SIDE = 128, 4096
-ENTITY_MAX_BASE64 = 4_700_000                  # "base64格式下单张图片最大4.7Mb", read as base64 characters
-ENTITY_MAX_BYTES = ENTITY_MAX_BASE64 // 4 * 3  # raw bytes whose base64 is at most that long
+ENTITY_MAX_BYTES = SEGMENT_MAX_BYTES  # "base64格式下单张图片最大4.7Mb", read as at most 4,700,000 base64 characters
 
 
 @dataclass(frozen=True)
@@ -101,8 +101,13 @@ def _from_index_map(data: bytes, entity_num: int | None) -> tuple[np.ndarray, st
     return index, "index map: 0 read as background, every other value as one entity"
 
 
-def _from_layers(images: list[bytes], width: int, height: int) -> tuple[np.ndarray, str]:
-    layers = [_nearest(decode_mask(data), width, height) >= 128 for data in images]
+def _from_layers(images: list[bytes], width: int, height: int, request_id: str) -> tuple[np.ndarray, str]:
+    layers = []
+    for data in images:
+        layer = decode_mask(data)
+        if layer.shape != (height, width):
+            check_mask_shape(layer.shape, width, height, request_id)
+        layers.append(_nearest(layer, width, height) >= 128)
     labels = np.zeros((height, width), np.int64)
     for k in sorted(range(len(layers)), key=lambda k: -int(layers[k].sum())):
         labels[layers[k]] = k + 1  # largest first, so a smaller entity lying on a larger one keeps its pixels
@@ -126,11 +131,11 @@ def entity_labels(result: CallResult, plan: FitPlan, limit: int) -> tuple[np.nda
     images = [result.data, *result.more]
     if len(images) == 1:
         labels, how = _from_index_map(result.data, _entity_num(result.fields))
-        size = labels.shape[::-1]
-        if size != (plan.send_w, plan.send_h):
-            how += f"; answer was {size[0]}x{size[1]}, resized"
+        if labels.shape != (plan.send_h, plan.send_w):
+            check_mask_shape(labels.shape, plan.send_w, plan.send_h, result.request_id)
+            how += f"; answer was {labels.shape[1]}x{labels.shape[0]}, resized"
     else:
-        labels, how = _from_layers(images, plan.send_w, plan.send_h)
+        labels, how = _from_layers(images, plan.send_w, plan.send_h, result.request_id)
     ranked, _, dropped = _by_area(labels, limit)
     ranked = _nearest(ranked, plan.send_w, plan.send_h)[: plan.scaled_h, : plan.scaled_w]
     labels, _, _ = _by_area(_nearest(np.ascontiguousarray(ranked), plan.src_w, plan.src_h), limit)

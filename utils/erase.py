@@ -53,7 +53,8 @@ class EraseSettings:
             if not isinstance(value, int):  # 7.0 would reach the API as 7.0, which it rejects; nodes convert
                 raise InputError(f"{name} is {value!r}, not a whole number.", hint=f"Set {name} to a whole number.")
         for name, value in [("strength", o.strength), ("scale", o.scale), ("context", self.context),
-                            ("quality", o.quality)]:
+                            ("quality", o.quality), ("return_url", o.return_url), ("crop_to_mask", self.crop),
+                            ("paste_back", self.paste_back)]:
             ERASE[name].check(value)
         ERASE["on_ghost_face"].check_value(self.on_ghost_face)
         ERASE["on_item_error"].check_value(self.on_item_error)
@@ -190,6 +191,8 @@ async def _call_variant(client: VisualClient, prep: Prepared, seed: int, setting
         entry["request_ids"].append(result.request_id)
         entry["retries"] += result.retries
         entry.update(status="ok", seed=current, seconds=round(time.monotonic() - started, 3))
+        if result.urls:  # asked for with return_url: the user wants to see them
+            entry["urls"] = result.urls
         return result.data, entry
     raise AssertionError("unreachable")
 

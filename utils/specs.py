@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .validate import choice, number
+from .validate import choice, flag, number
 
 MAX_SEED = 2**31 - 1
 GROW_LIMIT = 512  # mask grow/shrink in pixels, both nodes
@@ -56,6 +56,8 @@ class Spec:
         """`value` checked against this widget's range or labels; an InputError names the widget."""
         if self.type == "CHOICE":
             return choice(self.name, value, self.labels)
+        if self.type == "BOOLEAN":
+            return flag(self.name, value)
         return number(self.name, value, self.min, self.max, whole=self.type == "INT")
 
     def parse(self, label: object) -> Any:

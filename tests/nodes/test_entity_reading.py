@@ -150,3 +150,8 @@ def test_separate_strokes_count_separately():
     stroke[60:64, 30:60] = True  # a short dab on object 1 ...
     stroke[165:195, 10:290] = True  # ... and a long one on the table, far larger
     assert pick(stroke) == [1]  # overall the dab is a small share of the stroke, but it is a stroke of its own
+
+
+def test_a_map_of_another_shape_is_an_error_not_stretched():
+    with pytest.raises(ServiceError, match="not stretched"):
+        read(CallResult(png(blocks((0, 1, 2), 150, 200).astype(np.uint8))))  # portrait for a landscape request

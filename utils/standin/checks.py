@@ -17,8 +17,9 @@ from PIL import Image, UnidentifiedImageError
 
 MIB = 1024 * 1024
 MAX_BODY_BYTES = 16 * MIB
-MAX_INPAINT_IMAGE_BYTES = 5 * MIB  # decoded bytes
-MAX_SALIENCY_BASE64 = int(4.7 * MIB)  # base64 characters
+# The strictest reading of "5 MB" / "base64 4.7Mb": the base64 text of each upload, in characters.
+MAX_INPAINT_BASE64 = 5_000_000
+MAX_SALIENCY_BASE64 = 4_700_000
 INPAINT_SIDES = (64, 4096)
 SALIENCY_SIDES = (128, 4096)
 
@@ -103,8 +104,7 @@ def check_req_key(body: dict[str, Any], allowed: tuple[str, ...]) -> str:
     return req_key
 
 
-def decode_inputs(body: dict[str, Any], count: int, infos: list[ImageInfo], *, max_bytes: int | None = None,
-                  max_base64: int | None = None) -> list[bytes]:
+def decode_inputs(body: dict[str, Any], count: int, infos: list[ImageInfo], *, max_base64: int) -> list[bytes]:
     """Decode `binary_data_base64`, appending an ImageInfo per decoded input to `infos` as it goes."""
     items = body.get("binary_data_base64")
     urls = body.get("image_urls")
@@ -121,14 +121,13 @@ def decode_inputs(body: dict[str, Any], count: int, infos: list[ImageInfo], *, m
     out = []
     for index, item in enumerate(items):
         name = _input_name(index, count)
-        if max_base64 is not None and len(item) > max_base64:
-            raise ApiError(50205, f"{name} is too large: {len(item)} base64 characters, the limit is 4.7 MB")
+        if len(item) > max_base64:
+            raise ApiError(50205, f"{name} is too large: {len(item):,} base64 characters, the limit is "
+                                  f"{max_base64:,} ({max_base64 / 1e6:g} MB of base64)")
         data = _b64decode(item, name)
         if not data:
             raise ApiError(50206, f"{name} is empty")
         infos.append(describe(data))
-        if max_bytes is not None and len(data) > max_bytes:
-            raise ApiError(50205, f"{name} is too large: {len(data)} bytes, the limit is {max_bytes // MIB} MB")
         out.append(data)
     return out
 
@@ -277,7 +276,7 @@ def saliency_params(body: dict[str, Any]) -> dict[str, Any]:
 
 def build_inpaint(body: dict[str, Any], infos: list[ImageInfo]) -> InpaintJob:
     params = inpaint_params(body)
-    image_data, mask_data = decode_inputs(body, 2, infos, max_bytes=MAX_INPAINT_IMAGE_BYTES)
+    image_data, mask_data = decode_inputs(body, 2, infos, max_base64=MAX_INPAINT_BASE64)
     image = open_image(image_data, ("JPEG", "PNG"), INPAINT_SIDES)
     mask = check_mask(mask_data, image.size)
     return InpaintJob(image, mask, params)

@@ -22,10 +22,11 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from ..imaging.components import label_components
-from .checks import ApiError, ImageInfo, bool_param, decode_inputs, number_param, open_image, to_rgb
+from .checks import (MAX_SALIENCY_BASE64, SALIENCY_SIDES, ApiError, ImageInfo, bool_param, decode_inputs, number_param,
+                     open_image, to_rgb)
 
-MAX_BASE64 = 4_700_000
-SIDES = (128, 4096)
+MAX_BASE64 = MAX_SALIENCY_BASE64  # the same documented limits as saliency segmentation
+SIDES = SALIENCY_SIDES
 WORK_PIXELS = 1 << 20   # the segmentation runs on at most a megapixel; labels are scaled back nearest-neighbour
 COLOURS = 8             # adaptive palette size: flat shapes keep their colour, photos fall into broad regions
 MIN_SHARE = 0.002       # regions smaller than this share of the picture are speckles, not entities

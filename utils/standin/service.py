@@ -1,4 +1,4 @@
-"""Gateway authentication, the two response shapes and the jobs (inpainting, saliency, entities) of the stand-in.
+"""Gateway authentication, the two response shapes and the two jobs (inpainting, saliency) of the stand-in endpoint.
 
 Shapes and status codes follow the project's reference notes on the Volcengine visual API; nothing here does I/O.
 """
@@ -30,7 +30,6 @@ ROUTES: dict[tuple[str, str], tuple[str, ...]] = {
     ("CVProcess", API_VERSION): ("i2i_inpainting", "saliency_seg", "entity_seg"),
     ("EntitySegment", API_VERSION): ("entity_seg",),
 }
-BUILDERS = {"i2i_inpainting": build_inpaint, "saliency_seg": build_saliency, "entity_seg": build_entity}
 # Gateway Code -> (CodeN, HTTP status), from the reference table.
 GATEWAY_CODES: dict[str, tuple[int, int]] = {
     "MissingParameter": (100002, 400), "MissingAuthenticationToken": (100003, 401),
@@ -46,7 +45,9 @@ SERVICE_MESSAGES: dict[int, str] = {
     50429: "Request Has Reached API Limit, Please Try Later",
     50430: "Request Has Reached API Concurrent Limit, Please Try Later",
     50500: "Internal Error", 50501: "Internal RPC Error", 50511: "Post Img Risk Not Pass",
-    50512: "Post Text Risk Not Pass", 201304: "AI ghost face detected",
+    50512: "Post Text Risk Not Pass", 50518: "Pre Img Risk Not Pass: Copyright",
+    50519: "Post Img Risk Not Pass: Copyright", 50520: "Risk Internal Error", 50521: "Antidirt Internal Error",
+    50522: "Image Copyright Internal Error", 201304: "AI ghost face detected",
 }
 REQUIRED_SIGNED = ("host", "x-date", "x-content-sha256")
 JPEG_QUALITY = {"H": 95, "M": 92, "L": 85}
@@ -140,11 +141,14 @@ def elapsed_text(seconds: float) -> str:
     return f"{seconds:.9f}s"
 
 
-def gateway_body(code: str, message: str, request_id: str, action: str, version: str) -> tuple[int, bytes]:
-    code_n, status = GATEWAY_CODES[code]
+def gateway_body(code: str, message: str, request_id: str, action: str, version: str,
+                 status: int | None = None) -> tuple[int, bytes]:
+    """A gateway error; a code outside GATEWAY_CODES (a throttle, an outage) needs its `status` and has no CodeN."""
+    code_n, known_status = GATEWAY_CODES.get(code, (None, 400))
+    error = {"CodeN": code_n, "Code": code, "Message": message} if code_n else {"Code": code, "Message": message}
     meta = {"RequestId": request_id, "Action": action, "Version": version, "Service": SERVICE, "Region": REGION,
-            "Error": {"CodeN": code_n, "Code": code, "Message": message}}
-    return status, _dump({"ResponseMetadata": meta})
+            "Error": error}
+    return status or known_status, dump({"ResponseMetadata": meta})
 
 
 def service_body(code: int, message: str | None, request_id: str, elapsed: float, *,
@@ -152,22 +156,29 @@ def service_body(code: int, message: str | None, request_id: str, elapsed: float
     text = message or SERVICE_MESSAGES.get(code, "Error")
     answer = {"code": code, "data": data, "message": text, "request_id": request_id, "status": code,
               "time_elapsed": elapsed_text(elapsed)}
-    return status or service_status(code), _dump(answer)
+    return status or service_status(code), dump(answer)
 
 
-def success_body(images: list[str], urls: list[str] | None, request_id: str, elapsed: float,
-                 fields: dict[str, Any] | None = None) -> bytes:
+def success_answer(images: list[str], urls: list[str] | None, request_id: str, elapsed: float,
+                   fields: dict[str, Any] | None = None) -> dict[str, Any]:
     data = {"algorithm_base_resp": {"status_code": 0, "status_message": "Success"}, "binary_data_base64": images,
             "image_urls": urls, "request_id": request_id, **(fields or {})}
-    return _dump({"code": 10000, "data": data, "message": "Success", "request_id": request_id, "status": 10000,
-                  "time_elapsed": elapsed_text(elapsed)})
+    return {"code": 10000, "data": data, "message": "Success", "request_id": request_id, "status": 10000,
+            "time_elapsed": elapsed_text(elapsed)}
 
 
-def _dump(value: Any) -> bytes:
+def success_body(images: list[str], urls: list[str] | None, request_id: str, elapsed: float) -> bytes:
+    return dump(success_answer(images, urls, request_id, elapsed))
+
+
+def dump(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 # --- the jobs ------------------------------------------------------------------------------------------------------
+
+BUILDERS = {"i2i_inpainting": build_inpaint, "saliency_seg": build_saliency, "entity_seg": build_entity}
+
 
 def build_job(req_key: str, body: dict[str, Any], infos: list[ImageInfo]) -> Any:
     """The validated job for a req_key (ApiError when the body is not acceptable)."""
