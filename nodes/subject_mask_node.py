@@ -4,9 +4,10 @@ from __future__ import annotations
 import torch
 
 from . import comfy_bridge, status_text
-from .common import make_client, timeout_widget, to_numpy
+from .common import make_client, segmentation_inputs, to_numpy
 from ..utils.report import format_report
-from ..utils.segment import REFINE, subject_masks
+from ..utils.segment import subject_masks
+from ..utils.specs import SUBJECT_MASK
 
 
 class VolcengineSubjectMask:
@@ -23,17 +24,7 @@ class VolcengineSubjectMask:
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {
-            "required": {
-                "image": ("IMAGE", {"tooltip": "The picture(s) to segment; each image of a batch gets its own mask."}),
-                "refine_mask": (list(REFINE), {"default": "none", "tooltip": "Edge refinement by the service: none, "
-                                "light or heavy matting (softer, more exact edges, slower)."}),
-                "grow": ("INT", {"default": 0, "min": -512, "max": 512, "tooltip": "Grow (+) or shrink (-) the "
-                                 "subject mask by this many pixels; the background mask is its inverse."}),
-                "timeout": timeout_widget(60.0),
-            },
-            "hidden": {"unique_id": "UNIQUE_ID"},
-        }
+        return segmentation_inputs(SUBJECT_MASK)
 
     async def segment(self, image, refine_mask, grow, timeout, unique_id=None):
         client = make_client(timeout)

@@ -4,7 +4,9 @@
 
 A mask file is white = erase; an image or mask file with transparency uses LoadImage's rule (transparent = erase),
 so a picture painted in ComfyUI's Mask Editor needs no separate mask. One --mask serves every image, or give one
-per image. Results go to DIR as <name>_v<k>.png plus report.json. Exit 0 on success, 1 with one message on failure.
+per image. --snap-to-objects first turns each mask into the complete objects it touches (entity segmentation, as the
+Entity Mask node with select = hint), so a rough stroke is enough. Results go to DIR as <name>_v<k>.png plus
+report.json. Exit 0 on success, 1 with one message on failure.
 Honours VOLC_VISUAL_ENDPOINT, VOLC_ACCESSKEY, VOLC_SECRETKEY; --stand-in runs against the local stand-in instead.
 """
 from __future__ import annotations
@@ -23,30 +25,40 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pack_loader import load_pack  # noqa: E402
 
 
+def load_pack_module(name: str):
+    """A module of the pack, loaded the way ComfyUI loads it."""
+    return sys.modules[f"{load_pack().__name__}.{name}"]
+
+
+def _add_option(parser: argparse.ArgumentParser, spec) -> None:
+    """One node widget as an option: same name (dashes), default, range and choices as in ComfyUI."""
+    flag = spec.cli_flag or "--" + spec.name.replace("_", "-")
+    if spec.type == "BOOLEAN":  # a switch that changes the node's default
+        flag = spec.cli_flag or (f"--no-{flag[2:]}" if spec.default else flag)
+        action = "store_false" if spec.default else "store_true"
+        parser.add_argument(flag, dest=spec.name, action=action, help=spec.cli_help or spec.tooltip)
+        return
+    kind = {"INT": int, "FLOAT": float}.get(spec.type)
+    limits = f"{spec.min}..{spec.max}, " if kind else ""
+    shown = "empty" if spec.default == "" else spec.default
+    parser.add_argument(flag, dest=spec.name, type=kind, choices=spec.labels or None, default=spec.default,
+                        help=f"{spec.cli_help or spec.tooltip} ({limits}default {shown})")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("images", nargs="+", type=Path, help="image files (PNG/JPEG/WebP...)")
     p.add_argument("--mask", action="append", type=Path, default=[],
                    help="mask file (white = erase); once, or once per image")
     p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.add_argument("--variants", type=int, default=1)
-    p.add_argument("--seed", type=int, default=0, help="-1 = random")
-    p.add_argument("--steps", type=int, default=30)
-    p.add_argument("--strength", type=float, default=0.8)
-    p.add_argument("--scale", type=float, default=7.0)
-    p.add_argument("--dilate-size", type=int, default=15)
-    p.add_argument("--quality", choices=["H", "M", "L"], default="M")
-    p.add_argument("--return-url", action="store_true")
-    p.add_argument("--mask-grow", type=int, default=0)
-    p.add_argument("--feather", type=int, default=8)
-    p.add_argument("--no-crop", action="store_true", help="send the whole frame, not a crop around the mask")
-    p.add_argument("--context", type=float, default=2.0)
-    p.add_argument("--no-paste-back", action="store_true")
-    p.add_argument("--ghost-face-retries", type=int, default=2)
-    p.add_argument("--on-ghost-face", choices=["error", "return original"], default="error")
-    p.add_argument("--on-item-error", choices=["error", "return original"], default="error")
-    p.add_argument("--on-empty-mask", choices=["return original", "error"], default="return original")
-    p.add_argument("--timeout", type=float, default=120.0)
+    specs = load_pack_module("utils.specs")
+    for spec in specs.ERASE.values():
+        _add_option(p, spec)
+    logo = p.add_argument_group("watermark (the Volcengine Logo Info node)")
+    for spec in specs.LOGO_INFO.values():
+        _add_option(logo, spec)
+    p.add_argument("--snap-to-objects", action="store_true",
+                   help="the mask becomes the complete objects it touches (one entity segmentation call per image)")
     p.add_argument("--stand-in", action="store_true", help="run against a local stand-in endpoint (no credentials)")
     args = p.parse_args(argv)
     if args.mask and len(args.mask) not in (1, len(args.images)):
@@ -83,24 +95,45 @@ def save_png(tensor, path: Path) -> None:
 
 
 def node_kwargs(args: argparse.Namespace) -> dict:
-    return dict(seed=args.seed, variants=args.variants, steps=args.steps, strength=args.strength, scale=args.scale,
-                dilate_size=args.dilate_size, quality=args.quality, return_url=args.return_url,
-                mask_grow=args.mask_grow, feather=args.feather, crop_to_mask=not args.no_crop, context=args.context,
-                paste_back=not args.no_paste_back, ghost_face_retries=args.ghost_face_retries,
-                on_ghost_face=args.on_ghost_face, on_item_error=args.on_item_error,
-                on_empty_mask=args.on_empty_mask, timeout=args.timeout)
+    return {name: getattr(args, name) for name in load_pack_module("utils.specs").ERASE}
+
+
+async def snap_to_objects(image, mask, timeout: float, snaps: list):
+    """The mask as the complete objects it touches; the entity report is appended to `snaps`."""
+    import torch
+
+    client_module, entities = load_pack_module("utils.api.client"), load_pack_module("utils.entities")
+    client = client_module.VisualClient(config=client_module.ClientConfig(read_timeout=float(timeout)))
+    out = await entities.entity_masks(image.numpy(), client, entities.EntitySettings(), mask.numpy())
+    snaps.append(out.reports[0])
+    return torch.from_numpy(out.masks)
+
+
+def logo_info(args: argparse.Namespace):
+    """The watermark settings through the Logo Info node (so they are checked as in ComfyUI); None without
+    --add-logo."""
+    node = load_pack().NODE_CLASS_MAPPINGS["VolcengineLogoInfo"]()
+    (info,) = node.build(**{name: getattr(args, name) for name in load_pack_module("utils.specs").LOGO_INFO})
+    return info if info.add_logo else None
 
 
 async def run(args: argparse.Namespace, errors_module) -> list[dict]:
     pack = load_pack()
     node = pack.NODE_CLASS_MAPPINGS["VolcengineInpaintErase"]()
+    watermark = logo_info(args)
     args.out.mkdir(parents=True, exist_ok=True)
-    inputs, jobs = [], []
+    inputs, jobs, snaps = [], [], [[] for _ in args.images]
+
+    async def erase(image, mask, snapped: list):
+        if args.snap_to_objects:
+            mask = await snap_to_objects(image, mask, args.timeout, snapped)
+        return await node.erase(image, mask, **node_kwargs(args), logo_info=watermark)
+
     for i, path in enumerate(args.images):
         image, own_mask = load_image(path)
         mask = load_mask(args.mask[i if len(args.mask) > 1 else 0]) if args.mask else own_mask
         inputs.append(image)
-        jobs.append(node.erase(image, mask, **node_kwargs(args)))
+        jobs.append(erase(image, mask, snaps[i]))
     # Files of different sizes cannot share one batch, so each is its own node call; on_item_error then applies
     # across files as it does across a batch: keep the others, unless every file failed.
     results = await asyncio.gather(*jobs, return_exceptions=args.on_item_error == "return original")
@@ -108,7 +141,7 @@ async def run(args: argparse.Namespace, errors_module) -> list[dict]:
     if any(not isinstance(r, errors_module.VolcError) for r in failed) or (failed and len(failed) == len(results)):
         raise failed[0]
     reports = []
-    for path, image, result in zip(args.images, inputs, results, strict=True):
+    for path, image, result, snapped in zip(args.images, inputs, results, snaps, strict=True):
         if isinstance(result, BaseException):
             images = image.expand(args.variants, *image.shape[1:])
             items = [{"index": 0, "status": "partial", "variants": [
@@ -121,15 +154,15 @@ async def run(args: argparse.Namespace, errors_module) -> list[dict]:
             target = args.out / f"{path.stem}_v{k}.png"
             save_png(tensor, target)
             written.append(str(target))
-        reports.append({"input": str(path), "outputs": written, "items": items})
+        entry = {"input": str(path), "outputs": written, "items": items}
+        reports.append({**entry, "snap": snapped[0]} if snapped else entry)
     (args.out / "report.json").write_text(json.dumps(reports, ensure_ascii=False, indent=1), encoding="utf-8")
     return reports
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    pack = load_pack()
-    from_errors = sys.modules[pack.__name__ + ".utils.api.errors"]
+    from_errors = load_pack_module("utils.api.errors")
     for path in [*args.images, *args.mask]:
         if not path.is_file():
             print(f"error: {path} does not exist.", file=sys.stderr)

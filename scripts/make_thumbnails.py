@@ -4,75 +4,31 @@
 
 Each API workflow is run through the pack's node classes against an in-process stand-in endpoint (never the real
 service, so no credentials are used and no call is billed); the few core nodes the workflows use are replaced by
-small equivalents. The thumbnail is square, like the template browser's cards: the input with the erased area tinted
-red above the result (a 2 x 2 grid when the eraser makes several variants). ComfyUI lists a template's same-name .jpg
-as its thumbnail.
+small equivalents (offline_workflow.py). The thumbnail is square, like the template browser's cards: the input with
+the erased area tinted red (and a hint stroke the mask was snapped from in white) above the result (a 2 x 2 grid when
+the eraser makes several variants). ComfyUI lists a template's same-name .jpg as its thumbnail.
 """
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
-import inspect
 import json
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pack_loader import ROOT, load_pack
+from offline_workflow import run_offline  # noqa: E402
+from pack_loader import ROOT, load_pack  # noqa: E402
 
 WORKFLOWS = ROOT / "workflows"
-INPUTS = WORKFLOWS / "inputs"
 ERASER = "VolcengineInpaintErase"
+HINTED = "VolcengineEntityMask"  # its hint is a stroke worth showing: the mask it makes is the complete objects
 GAP = 2
 TINT = np.array([1.0, 0.1, 0.1], np.float32)
-
-
-# --- minimal stand-ins for the core nodes the bundled workflows use ----------------------------------------------
-
-def load_image(image: str) -> tuple:
-    """ComfyUI's LoadImage rule: RGB 0..1, mask = 1 - alpha, or a 64x64 zero mask without alpha."""
-    import torch
-
-    with Image.open(INPUTS / image) as im:
-        rgb = torch.from_numpy(np.asarray(im.convert("RGB"), np.float32) / 255.0)[None]
-        if "A" in im.getbands():
-            return rgb, 1.0 - torch.from_numpy(np.asarray(im.getchannel("A"), np.float32) / 255.0)[None]
-    return rgb, torch.zeros((1, 64, 64))
-
-
-def sink(**_: object) -> tuple:
-    return ()
-
-
-CORE: dict[str, Callable[..., tuple]] = {"LoadImage": load_image, "SaveImage": sink, "PreviewImage": sink,
-                                         "MaskPreview": sink, "PreviewAny": sink}
-
-
-async def execute(prompt: dict, mappings: dict) -> dict[str, tuple]:
-    """Every node once, dependencies first (ComfyUI's order without its cache)."""
-    results: dict[str, tuple] = {}
-
-    async def run(node_id: str) -> tuple:
-        if node_id not in results:
-            node = prompt[node_id]
-            kwargs = {name: (await run(v[0]))[v[1]] if isinstance(v, list) else v for name, v in node["inputs"].items()}
-            if node["class_type"] in CORE:
-                results[node_id] = CORE[node["class_type"]](**kwargs)
-            else:
-                cls = mappings[node["class_type"]]
-                out = getattr(cls(), cls.FUNCTION)(**kwargs)
-                results[node_id] = await out if inspect.isawaitable(out) else out
-        return results[node_id]
-
-    for node_id in prompt:
-        await run(node_id)
-    return results
 
 
 # --- picture ------------------------------------------------------------------------------------------------------
@@ -83,18 +39,23 @@ def to_pil(array: np.ndarray, width: int, height: int) -> Image.Image:
     return ImageOps.fit(image, (width, height), Image.LANCZOS)
 
 
-def tinted(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The input with the area to erase tinted red, so the thumbnail says what goes."""
+def tinted(image: np.ndarray, mask: np.ndarray, stroke: np.ndarray | None = None) -> np.ndarray:
+    """The input with the area to erase tinted red, so the thumbnail says what goes; a hint stroke on top in white."""
     weight = 0.55 * np.clip(mask, 0, 1)[..., None]
-    return image * (1 - weight) + TINT * weight
+    out = image * (1 - weight) + TINT * weight
+    if stroke is not None:
+        weight = 0.75 * np.clip(stroke, 0, 1)[..., None]
+        out = out * (1 - weight) + weight
+    return out
 
 
-def thumbnail(before: np.ndarray, mask: np.ndarray, after: np.ndarray, width: int) -> Image.Image:
+def thumbnail(before: np.ndarray, mask: np.ndarray, after: np.ndarray, width: int,
+              stroke: np.ndarray | None = None) -> Image.Image:
     """A square (ComfyUI's template cards are square): the input above, the result below, or a 2 x 2 grid of results
     when the eraser made several variants."""
     half = (width - GAP) // 2
     sheet = Image.new("RGB", (width, width), "white")
-    sheet.paste(to_pil(tinted(before, mask), width, half), (0, 0))
+    sheet.paste(to_pil(tinted(before, mask, stroke), width, half), (0, 0))
     if len(after) == 1:
         sheet.paste(to_pil(after[0], width, width - half - GAP), (0, half + GAP))
         return sheet
@@ -115,6 +76,15 @@ def before_after(prompt: dict, results: dict) -> tuple[np.ndarray, np.ndarray, n
     return image, mask, results[eraser_id][0].numpy()
 
 
+def hint_stroke(prompt: dict, results: dict, shape: tuple[int, int]) -> np.ndarray | None:
+    """The stroke an entity mask was snapped from, when the workflow has one at the image's size."""
+    node = next((v for v in prompt.values() if v["class_type"] == HINTED and "hint" in v["inputs"]), None)
+    if node is None:
+        return None
+    stroke = results[node["inputs"]["hint"][0]][node["inputs"]["hint"][1]][0].numpy()
+    return stroke if stroke.shape == shape else None
+
+
 # --- main -----------------------------------------------------------------------------------------------------------
 
 def use_stand_in():
@@ -128,13 +98,14 @@ def use_stand_in():
     return standin
 
 
-def make(name: str, width: int, mappings: dict, folder: Path = WORKFLOWS) -> Path:
+def make(name: str, width: int, folder: Path = WORKFLOWS) -> Path:
     prompt = json.loads((WORKFLOWS / "api" / f"{name}.json").read_text(encoding="utf-8"))
-    results = asyncio.run(execute(prompt, mappings))
+    results = run_offline(prompt)
     image, mask, erased = before_after(prompt, results)
+    stroke = hint_stroke(prompt, results, image.shape[:2])
     target = folder / f"{name}.jpg"
     # No EXIF or comments: a thumbnail carries nothing about the run that made it.
-    thumbnail(image, mask, erased, width).save(target, "JPEG", quality=85, optimize=True, progressive=True)
+    thumbnail(image, mask, erased, width, stroke).save(target, "JPEG", quality=85, optimize=True, progressive=True)
     return target
 
 
@@ -150,9 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     names = args.names or sorted(p.stem for p in (WORKFLOWS / "api").glob("*.json"))
     standin = use_stand_in()
     try:
-        mappings = load_pack().NODE_CLASS_MAPPINGS
         for name in names:
-            target = make(name, args.width, mappings, args.out)
+            target = make(name, args.width, args.out)
             with Image.open(target) as im:
                 print(f"{target}: {im.width}x{im.height}, {target.stat().st_size} bytes")
     finally:

@@ -72,7 +72,7 @@ function describe(status, t) {
     text = t("settings.notConfigured");
     tone = "warn";
   }
-  if (status.error && status.configured !== false) {
+  if (status.error && !status.missing) { // "not configured" is said above; a broken file or variable is not
     text += ` ${status.error}`;
     tone = "error";
   }

@@ -6,13 +6,12 @@ import json
 import re
 import time
 
-import httpx
 import numpy as np
 import pytest
 import torch
 import volc_pack
+from helpers.errors import assert_headline
 from volc_pack.utils.api.client import ClientConfig
-from volc_pack.utils.api.errors import HEADLINE_LIMIT
 
 ERASE = volc_pack.NODE_CLASS_MAPPINGS["VolcengineInpaintErase"]
 SUBJECT = volc_pack.NODE_CLASS_MAPPINGS["VolcengineSubjectMask"]
@@ -94,41 +93,8 @@ def assert_clear(exc: BaseException, cls: type, code, fix: str) -> None:
     assert text.count("\n") <= 1 and "Traceback" not in text and "b'" not in text and "{" not in text
 
 
-# A headline may start lowercase only with the name of an input it is about ("seed is 'abc', ...").
-INPUT_NAMES = frozenset(name for cls in volc_pack.NODE_CLASS_MAPPINGS.values()
-                        for section in cls.INPUT_TYPES().values() for name in section) | {"logo_info"}
-
-
-def assert_headline(exc: BaseException) -> None:
-    """The first line of str(exc): one sentence, starting with a capital (or a widget name), ending with a period,
-    at most HEADLINE_LIMIT characters, holding the message and the hint and no code or request id."""
-    headline = str(exc).split("\n", 1)[0]
-    assert headline == exc.headline and len(headline) <= HEADLINE_LIMIT, f"{len(headline)} chars: {headline}"
-    first = headline.split()[0].rstrip(":,")
-    assert headline.endswith(".") and (not headline[0].islower() or first in INPUT_NAMES), headline
-    for part in (exc.message, exc.hint):
-        assert not part or part.rstrip(" .").split()[-1] in headline, (part, headline)
-    assert "request id" not in headline and "HTTP " not in headline
 
 
 def only_variant(report: list[dict], index: int = 0) -> dict:
     (variant,) = report[index]["variants"]
     return variant
-
-
-
-
-
-
-@pytest.fixture
-def post_counter(monkeypatch):
-    """Count the client's POST attempts, also those that never reach a server."""
-    calls = []
-    real = httpx.AsyncClient.post
-
-    async def counting(self, url, *args, **kwargs):
-        calls.append(str(url))
-        return await real(self, url, *args, **kwargs)
-
-    monkeypatch.setattr(httpx.AsyncClient, "post", counting)
-    return calls

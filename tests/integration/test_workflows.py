@@ -2,22 +2,23 @@
 
 Core node schemas come from tests/fixtures/core_object_info.json, a subset of what `GET /object_info` of a real
 ComfyUI 0.3.64 (commit a125cd84) returned; ours come from the pack's NODE_CLASS_MAPPINGS. The offline run drives our
-node classes against the stand-in endpoint, with the few core nodes replaced by minimal equivalents below.
+node classes against the stand-in endpoint, with the few core nodes replaced by
+minimal equivalents (scripts/offline_workflow.py).
 """
 from __future__ import annotations
 
-import asyncio
 import copy
-import inspect
 import json
 import re
 from pathlib import Path
 
 import numpy as np
+import offline_workflow
 import pytest
 import torch
 import volc_pack
 from PIL import Image
+from volc_pack.utils.imaging.masks import grow
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / "workflows"
@@ -194,7 +195,8 @@ def ui_as_api(workflow: dict) -> dict:
 # --- static checks --------------------------------------------------------------------------------------------------
 
 def test_the_bundled_set_is_complete():
-    assert set(NAMES) == {"erase_painted_area", "erase_subject", "erase_background", "erase_four_variants"}
+    assert set(NAMES) == {"erase_painted_area", "erase_subject", "erase_background", "erase_four_variants",
+                          "erase_by_scribble", "erase_clutter"}
     assert sorted(p.stem for p in (WORKFLOWS / "api").glob("*.json")) == sorted(NAMES)
 
 
@@ -267,69 +269,10 @@ def test_the_api_checks_catch_a_broken_prompt():
 
 # --- offline run: our nodes against the stand-in, core nodes replaced by minimal equivalents ------------------------
 
-class Collected(dict):
-    """What the output nodes received, by node id."""
-
-
-def fake_core(collected: Collected) -> dict:
-    def load_image(node_id, image):
-        with Image.open(INPUTS / image) as im:
-            rgb = torch.from_numpy(np.asarray(im.convert("RGB"), np.float32) / 255.0)[None]
-            if "A" in im.getbands():  # ComfyUI's rule: mask = 1 - alpha, else a 64x64 zero mask
-                mask = 1.0 - torch.from_numpy(np.asarray(im.getchannel("A"), np.float32) / 255.0)[None]
-            else:
-                mask = torch.zeros((1, 64, 64))
-        return rgb, mask
-
-    def collect(node_id, **inputs):
-        collected[node_id] = next(iter(inputs.values())) if "filename_prefix" not in inputs else inputs["images"]
-        return ()
-
-    def from_batch(node_id, image, batch_index, length):
-        start = min(image.shape[0] - 1, batch_index)
-        return (image[start:start + length].clone(),)
-
-    def stitch(node_id, image1, direction, match_image_size, spacing_width, spacing_color, image2=None):
-        assert direction in ("right", "down") and spacing_color == "white" and image1.shape == image2.shape
-        axis = 2 if direction == "right" else 1
-        gap_shape = list(image1.shape)
-        gap_shape[axis] = spacing_width
-        return (torch.cat([image1, torch.ones(gap_shape), image2], dim=axis),)
-
-    return {"LoadImage": load_image, "SaveImage": collect, "PreviewImage": collect, "MaskPreview": collect,
-            "PreviewAny": collect, "ImageFromBatch": from_batch, "ImageStitch": stitch}
-
-
-async def execute(prompt: dict, core: dict) -> dict[str, tuple]:
-    """Run every node once, dependencies first, like ComfyUI's executor (without its cache)."""
-    results: dict[str, tuple] = {}
-
-    async def run(node_id: str) -> tuple:
-        if node_id not in results:
-            node = prompt[node_id]
-            kwargs = {}
-            for name, value in node["inputs"].items():
-                kwargs[name] = (await run(value[0]))[value[1]] if isinstance(value, list) else value
-            kind = node["class_type"]
-            if kind in core:
-                results[node_id] = core[kind](node_id, **kwargs)
-            else:
-                cls = volc_pack.NODE_CLASS_MAPPINGS[kind]
-                if "unique_id" in cls.INPUT_TYPES().get("hidden", {}):
-                    kwargs["unique_id"] = node_id
-                out = getattr(cls(), cls.FUNCTION)(**kwargs)
-                results[node_id] = await out if inspect.isawaitable(out) else out
-        return results[node_id]
-
-    for node_id in prompt:
-        await run(node_id)
-    return results
-
-
-def run_offline(name: str) -> tuple[dict, Collected, dict]:
-    collected = Collected()
-    prompt = api(name)
-    return prompt, collected, asyncio.run(execute(prompt, fake_core(collected)))
+def run_offline(name: str) -> tuple[dict, dict, dict]:
+    """(prompt, what each output node received by node id, every node's results by node id)."""
+    prompt, seen = api(name), {}
+    return prompt, seen, offline_workflow.run_offline(prompt, seen)
 
 
 def seeds(report: str) -> list[int]:
@@ -381,3 +324,53 @@ def test_four_variants_are_distinct_and_all_saved(standin_env):
             assert not torch.equal(variants[k], variants[j]), (j, k)
     # Save Image gets the whole batch of four (it shows them side by side) and the report lists each seed.
     assert seeds(report) == [42, 43, 44, 45] and standin_env.count("i2i_inpainting") == 4
+
+
+TABLE = (222, 206, 180)
+
+
+def colour_mask(image: torch.Tensor, rgb: tuple[int, int, int], exact: bool = True) -> np.ndarray:
+    """Where the picture has this colour (the drawn objects of desk.png are flat); not exact: nearer to it than to
+    the table, so the anti-aliased outline counts too."""
+    pixels = image[0].numpy() * 255
+    near = np.linalg.norm(pixels - np.array(rgb), axis=-1)
+    return near < 2 if exact else near < np.linalg.norm(pixels - np.array(TABLE), axis=-1)
+
+
+def test_scribble_erases_the_whole_mug_it_touches(standin_env):
+    _, seen, results = run_offline("erase_by_scribble")
+    original, stroke = results["1"]
+    selected, entities, report = results["2"]
+    mug = colour_mask(original, (196, 52, 48))
+    hit = selected[0].numpy() > 0.5
+    scribble = stroke[0].numpy() > 0.5
+    assert (scribble & mug).sum() < 0.3 * mug.sum()  # the stroke covers a small part of the mug ...
+    outline = colour_mask(original, (196, 52, 48), exact=False)
+    assert hit[mug].all() and not (hit & ~grow(outline, 2)).any()  # ... and the mask is all of it, nothing else
+    item = json.loads(report)[0]
+    assert torch.equal(seen["3"], selected) and len(item["selected"]) == 1
+    assert entities.shape[0] == item["entities"] >= 5
+    erased, paste_mask, _ = results["4"]
+    assert torch.equal(seen["5"], erased)
+    assert_erased_within(original, erased, paste_mask)
+    assert float(paste_mask[0][torch.from_numpy(mug)].min()) > 0
+    assert standin_env.count("entity_seg") == 1 and standin_env.count("i2i_inpainting") == 1
+
+
+def test_clutter_erases_all_but_the_largest_object(standin_env):
+    _, seen, results = run_offline("erase_clutter")
+    original = results["1"][0]
+    selected, entities, report = results["2"]
+    laptop = colour_mask(original, (70, 76, 86)) | colour_mask(original, (52, 57, 66))
+    item = json.loads(report)[0]
+    assert item["selected"] == list(range(2, item["entities"] + 1)) and item["entities"] >= 5
+    assert torch.equal(selected[0], torch.clamp(entities[1:].sum(dim=0), 0, 1))  # every entity but the first
+    assert (entities[0].numpy() > 0.5)[laptop].mean() > 0.99  # the first, largest one is the laptop
+    hit = selected[0].numpy() > 0.5
+    for colour in [(196, 52, 48), (60, 140, 210), (250, 212, 60), (40, 150, 110), (240, 170, 40)]:
+        assert hit[colour_mask(original, colour)].all(), colour
+    erased, paste_mask, _ = results["4"]
+    assert torch.equal(seen["3"], selected) and torch.equal(seen["5"], erased)
+    assert_erased_within(original, erased, paste_mask)
+    inner = torch.from_numpy(grow(laptop, -40))  # the kept laptop, away from the seams of its neighbours
+    assert torch.equal(erased[0][inner], original[0][inner])

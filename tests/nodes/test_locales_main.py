@@ -71,7 +71,7 @@ def test_status_lines_come_from_the_english_file():
 
 
 def test_settings_panel_outcomes_cover_every_check_outcome():
-    from volc_pack.nodes import settings_routes as routes
+    from volc_pack.utils.api import credential_check as routes
 
     outcomes = {routes.OK, routes.KEY_NOT_FOUND, routes.SIGNATURE_WRONG, routes.NO_PERMISSION, routes.NETWORK,
                 routes.NOT_CONFIGURED}

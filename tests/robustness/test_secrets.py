@@ -29,6 +29,7 @@ def test_the_leak_detector_finds_fragments_and_whole_public_keys():
 @pytest.mark.parametrize("path", list(NODE_PATHS))
 def test_erase_node_never_exposes_credentials(standin_env, monkeypatch, all_logs, path):
     kind, faults, options, expected, batch = NODE_PATHS[path]
+    monkeypatch.setenv("VOLC_HTTP_LOG", "1")  # httpx's per-call lines on, so they are checked too
     cleanup: list = []
     secrets = prepare(kind, standin_env, monkeypatch, cleanup)
     standin_env.inject(*faults)

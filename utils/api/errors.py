@@ -8,6 +8,8 @@ or raw response bytes."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 HEADLINE_LIMIT = 140
 # A hint starting with one of these keeps its capital when it is joined into the headline.
@@ -37,8 +39,6 @@ def compose_headline(message: str, hint: str = "") -> str:
 class VolcError(Exception):
     """Base class: something the user should read. `message` says what is wrong, `hint` what to do about it,
     `detail` holds the service's own words (shown after the headline, never in it)."""
-
-    retryable = False
 
     def __init__(self, message: str, *, hint: str = "", http_status: int | None = None,
                  code: int | str | None = None, request_id: str | None = None, detail: str = "") -> None:
@@ -95,8 +95,6 @@ class ContentReviewError(VolcError):
 class RateLimitError(VolcError):
     """QPS or concurrency limit (50429/50430); retried with backoff before it reaches the user."""
 
-    retryable = True
-
 
 class GhostFaceError(VolcError):
     """The algorithm produced an "AI ghost face" (201304); a new seed usually avoids it."""
@@ -122,10 +120,6 @@ class RequestTimeoutError(NetworkError):
     """No answer in time."""
 
 
-class CancelledError(VolcError):
-    """The user cancelled while a call was in flight."""
-
-
 # --- mapping of the API's answers (reference tables in the README) ---------------------------------------------
 
 _SERVICE_CODES: dict[int, tuple[type[VolcError], str, str]] = {
@@ -139,13 +133,19 @@ _SERVICE_CODES: dict[int, tuple[type[VolcError], str, str]] = {
     50213: (InputRejectedError, "The request body is too large.", "Use a smaller image or crop-around-mask."),
     50215: (InputRejectedError, "The image or mask does not meet the service's requirements.",
             "Check the image is 64..4096 px and the mask matches it."),
-    50400: (GatewayAuthError, "The account has no permission for Inpainting (i2i_inpainting).",
-            "Enable the Inpainting service for this account in the Volcengine console."),
+    50400: (GatewayAuthError, "The account has no permission for the service called (a wrong req_key also "
+                              "gives this code).", "Enable the service for this account in the Volcengine console."),
     50411: (ContentReviewError, "The input image failed the service's content review.", "Use another image."),
     50412: (ContentReviewError, "The logo text failed the service's content review.", "Change logo_text_content."),
     50413: (ContentReviewError, "The logo text was blocked (names, IP or blocklist).", "Change logo_text_content."),
     50511: (ContentReviewError, "The result failed the service's content review.", "Run again with another seed."),
     50512: (ContentReviewError, "The result text failed the service's content review.", "Change logo_text_content."),
+    # 50518-50522 are listed by sibling visual APIs' docs, not the inpainting page; the same gateway serves them.
+    50518: (ContentReviewError, "The input image failed the service's copyright review.", "Use another image."),
+    50519: (ContentReviewError, "The result failed the service's copyright review.", "Run again with another seed."),
+    50520: (ServiceError, "The service's content review failed internally.", "Try again later."),
+    50521: (ServiceError, "The service's text copyright review failed internally.", "Try again later."),
+    50522: (ServiceError, "The service's image copyright review failed internally.", "Try again later."),
     50429: (RateLimitError, "The account's request-per-second limit was reached.",
             "Wait a moment, lower variants, or ask Volcengine for a higher QPS quota."),
     50430: (RateLimitError, "The account's concurrency limit was reached.",
@@ -157,7 +157,9 @@ _SERVICE_CODES: dict[int, tuple[type[VolcError], str, str]] = {
 }
 
 # Content-review failures of the output and ghost faces are a property of one result: another seed may pass.
-NEW_SEED_CODES = frozenset({50511, 201304})
+NEW_SEED_CODES = frozenset({50511, 50519, 201304})
+# Internal failures the client retries once (the docs disagree whether they are transient; one retry is bounded).
+RETRY_ONCE_CODES = frozenset({50500, 50501, 50520, 50521, 50522})
 
 _GATEWAY_CODES: dict[str, tuple[str, str]] = {
     "MissingParameter": ("The gateway says the request is incomplete.", "A proxy may strip headers; else a bug."),
@@ -202,9 +204,42 @@ def _where(source: str, env_name: str, what: str) -> str:
     return f"the {what} in {source}"
 
 
+# Gateway codes that say "not now" rather than "not you" (Volcengine's common error table), retried like
+# 50429 / 50500. Any other code the table above does not know is quoted as it came, by its HTTP status.
+_GATEWAY_THROTTLE = frozenset({"FlowLimitExceeded", "AccountFlowLimitExceeded", "RequestLimitExceeded"})
+_GATEWAY_UNAVAILABLE = frozenset({"ServiceUnavailableTemp", "ServiceTemporarilyUnavailable"})
+
+
+def _unknown_gateway_error(code: str, message: str, http_status: int | None,
+                           request_id: str | None) -> VolcError:
+    said = _said("Gateway", message)
+    if code in _GATEWAY_THROTTLE or http_status == 429:
+        return RateLimitError("The API gateway is throttling requests.",
+                              hint="Wait a moment, lower variants, or ask Volcengine for a higher quota.",
+                              http_status=http_status, code=code, request_id=request_id, detail=said)
+    if code in _GATEWAY_UNAVAILABLE or (http_status or 0) >= 500:
+        return ServiceError("The API gateway says the service is unavailable.", hint="Try again later.",
+                            http_status=http_status, code=code, request_id=request_id, detail=said)
+    return ServiceError(f"The API gateway answered an unknown error ({code[:40]})",
+                        hint="Look the code up in Volcengine's error list; report it if it persists.",
+                        http_status=http_status, code=code, request_id=request_id, detail=said)
+
+
+def plain_text_error(http_status: int, words: str, request_id: str | None = None) -> VolcError:
+    """A non-JSON answer (the gateway answers some malformed requests in plain text): its status and first words."""
+    cls = RateLimitError if http_status == 429 else ServiceError
+    hint = ("Wait a moment and run again." if http_status in (429, 503) else
+            "Try again; if it persists, check VOLC_VISUAL_ENDPOINT and any proxy in between.")
+    said = _said("Service", words) if words else "The answer had no body."
+    return cls("The service answered in plain text, not JSON.", hint=hint, http_status=http_status,
+               request_id=request_id, detail=said)
+
+
 def gateway_error(code: str, message: str, http_status: int | None, request_id: str | None,
                   key_hint: str = "", source: str = "environment") -> VolcError:
-    text, hint = _GATEWAY_CODES.get(code, ("The API gateway refused the request.", "Check the credentials."))
+    if code not in _GATEWAY_CODES:
+        return _unknown_gateway_error(code, message, http_status, request_id)
+    text, hint = _GATEWAY_CODES[code]
     key = f"access key {key_hint}" if key_hint else "the access key"
     if code == "InvalidAccessKey":
         text = f"Volcengine does not know {key}"
@@ -214,3 +249,27 @@ def gateway_error(code: str, message: str, http_status: int | None, request_id: 
         hint = f"Fix {_where(source, 'VOLC_SECRETKEY', 'secret key')}."
     return GatewayAuthError(text, hint=hint, http_status=http_status, code=code, request_id=request_id,
                             detail=_said("Gateway", message))
+
+
+# 50400 names no service; whoever makes the call knows which one it asked for.
+SERVICE_NAMES = {"i2i_inpainting": "Inpainting (i2i_inpainting)",
+                 "saliency_seg": "subject segmentation (saliency_seg)",
+                 "entity_seg": "entity segmentation (entity_seg)"}
+
+
+@contextmanager
+def naming_the_service(req_key: str) -> Iterator[None]:
+    """Re-raise a 50400 from the block as "no permission for <the service of req_key>"."""
+    try:
+        yield
+    except VolcError as exc:
+        if exc.code != 50400:
+            raise
+        service = SERVICE_NAMES.get(req_key, req_key)
+        named = GatewayAuthError(f"The account has no permission for {service}.",
+                                 hint=f"Enable {service.split(' (')[0]} for this account in the Volcengine console.",
+                                 http_status=exc.http_status, code=exc.code, request_id=exc.request_id,
+                                 detail=exc.detail)
+        named.attempts, named.retries = exc.attempts, exc.retries
+        raise named from None
+

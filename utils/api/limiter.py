@@ -31,11 +31,6 @@ class ProcessLimiter:
     def active(self) -> int:
         return self._active
 
-    def set_limit(self, limit: int) -> None:
-        with self._lock:
-            self._limit = max(1, int(limit))
-        self._wake()
-
     async def acquire(self) -> None:
         loop = asyncio.get_running_loop()
         with self._lock:
