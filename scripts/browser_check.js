@@ -10,7 +10,7 @@
 //     link visible (no stretch of it behind another node), our node titles and notes in the UI's language;
 //   - types each search word into the node search box and checks the right node is among the first five;
 //   - opens Settings > Volcengine: every string in the UI's language, Test works;
-//   - runs erase_painted_area with an unpainted picture: the node's status line in the UI's language.
+//   - runs "Erase painted area" with an unpainted picture: the node's status line in the UI's language.
 // Screenshots go to --out (look at them); the exit code is 1 when a check failed, with one line per problem.
 "use strict";
 const fs = require("fs");
@@ -223,7 +223,7 @@ async function checkSettings(page, locale) {
 // --- a run: the status line ----------------------------------------------------------------------------------------
 
 async function checkRun(page, locale) {
-  await openTemplate(page, "erase_painted_area");
+  await openTemplate(page, "Erase painted area · 涂抹消除");
   // coffee.png has no alpha: Load Image gives its 64x64 empty mask, i.e. nothing is painted.
   const uploaded = await page.evaluate(async () => {
     const png = await (await fetch("/api/workflow_templates/comfyui-volcengine-inpainting/inputs/coffee.png")).blob();

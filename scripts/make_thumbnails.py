@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from offline_workflow import run_offline  # noqa: E402
+from offline_workflow import run_offline, template_file  # noqa: E402
 from pack_loader import ROOT, load_pack  # noqa: E402
 
 WORKFLOWS = ROOT / "workflows"
@@ -103,7 +103,8 @@ def make(name: str, width: int, folder: Path = WORKFLOWS) -> Path:
     results = run_offline(prompt)
     image, mask, erased = before_after(prompt, results)
     stroke = hint_stroke(prompt, results, image.shape[:2])
-    target = folder / f"{name}.jpg"
+    # Beside the templates the thumbnail takes the template's file name; the README's previews keep the API name.
+    target = folder / f"{template_file(name) if folder == WORKFLOWS else name}.jpg"
     # No EXIF or comments: a thumbnail carries nothing about the run that made it.
     thumbnail(image, mask, erased, width, stroke).save(target, "JPEG", quality=85, optimize=True, progressive=True)
     return target

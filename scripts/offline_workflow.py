@@ -17,6 +17,18 @@ from pack_loader import ROOT, load_pack
 INPUTS = ROOT / "workflows" / "inputs"
 
 
+# ComfyUI's template browser titles a pack's template by its file name, in every UI language: so the UI files are named
+# in words, English and Chinese ("Erase painted area · 涂抹消除"), and their API twins keep the short CLI names.
+CHINESE_TITLES = {"erase_painted_area": "涂抹消除", "erase_subject": "擦除主体", "erase_background": "擦除背景",
+                  "erase_four_variants": "四个变体", "erase_by_scribble": "涂一笔消除", "erase_clutter": "清除杂物"}
+
+
+def template_file(name: str) -> str:
+    """The UI template's file name (without .json) for an API workflow name."""
+    words = name.replace("_", " ")
+    return f"{words[:1].upper()}{words[1:]} · {CHINESE_TITLES[name]}"
+
+
 def core_nodes(outputs: dict | None = None, inputs: Path = INPUTS) -> dict[str, Callable[..., tuple]]:
     """LoadImage, ImageFromBatch, ImageStitch and the output nodes; an output node records what it got in
     `outputs[node_id]` (SaveImage its images, a preview its one input)."""

@@ -146,7 +146,7 @@ def test_bad_options_fail_before_anything_is_sent(comfy, tmp_path, capsys, args,
 
 
 def test_ui_format_is_refused_with_a_pointer_to_the_api_twin(comfy, tmp_path, capsys):
-    assert run(comfy, tmp_path, workflow=ROOT / "workflows" / "erase_painted_area.json") == 1
+    assert run(comfy, tmp_path, workflow=ROOT / "workflows" / "Erase painted area · 涂抹消除.json") == 1
     assert "UI-format workflow" in capsys.readouterr().err and not comfy.prompts
 
 

@@ -26,7 +26,7 @@ INPUTS = WORKFLOWS / "inputs"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 CORE = json.loads((FIXTURES / "core_object_info.json").read_text(encoding="utf-8"))
 UI_FILES = sorted(WORKFLOWS.glob("*.json"))
-NAMES = [p.stem for p in UI_FILES]
+NAMES = sorted(p.stem for p in (WORKFLOWS / "api").glob("*.json"))  # the API twins' names, as the CLI uses them
 VIRTUAL = {"Note", "MarkdownNote"}  # front-end-only nodes: never sent to the server
 WIDGET_KINDS = {"INT", "FLOAT", "STRING", "BOOLEAN"}
 CONTROL_VALUES = {"fixed", "increment", "decrement", "randomize"}
@@ -38,7 +38,7 @@ def load(path: Path) -> dict:
 
 
 def ui(name: str) -> dict:
-    return load(WORKFLOWS / f"{name}.json")
+    return load(WORKFLOWS / f"{offline_workflow.template_file(name)}.json")
 
 
 def api(name: str) -> dict:
@@ -197,7 +197,9 @@ def ui_as_api(workflow: dict) -> dict:
 def test_the_bundled_set_is_complete():
     assert set(NAMES) == {"erase_painted_area", "erase_subject", "erase_background", "erase_four_variants",
                           "erase_by_scribble", "erase_clutter"}
-    assert sorted(p.stem for p in (WORKFLOWS / "api").glob("*.json")) == sorted(NAMES)
+    # ComfyUI titles a pack's template by its file name: words a person reads, one UI file per API twin
+    assert sorted(p.stem for p in UI_FILES) == sorted(offline_workflow.template_file(n) for n in NAMES)
+    assert all(re.fullmatch(r"[A-Z][a-z]+( [a-z]+)+ · [\u4e00-\u9fff]+", p.stem) for p in UI_FILES)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -217,8 +219,9 @@ def test_api_workflow_is_valid_and_matches_its_ui_twin(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_thumbnail_is_a_small_real_jpeg(name):
-    with Image.open(WORKFLOWS / f"{name}.jpg") as thumb:
-        assert thumb.format == "JPEG" and 128 <= thumb.width <= 512 and thumb.height >= 96
+    with Image.open(WORKFLOWS / f"{offline_workflow.template_file(name)}.jpg") as thumb:
+        # square, like the template browser's cards, so it fills its card
+        assert thumb.format == "JPEG" and 128 <= thumb.width <= 512 and thumb.height == thumb.width
         pixels = np.asarray(thumb.convert("L"), np.float32)
     assert pixels.std() > 20  # a photo, not a flat placeholder
 
