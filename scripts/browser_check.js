@@ -207,16 +207,35 @@ async function checkSettings(page, locale) {
     const own = [...panel.querySelectorAll("*")].flatMap((el) => [el.placeholder, ...[...el.childNodes]
       .filter((c) => c.nodeType === 3).map((c) => c.textContent)]).filter((t) => t && t.trim());
     const row = panel.closest("tr, .setting-item, li") ?? panel.parentElement.parentElement;
+    const status = panel.querySelector(".volcengine-status");
     return { own, label: row?.innerText?.split("\n")[0] ?? "", outcome: panel.dataset.outcome,
-      details: panel.querySelector(".volcengine-details")?.textContent ?? "" };
+      details: panel.querySelector(".volcengine-details")?.textContent ?? "",
+      red: /error|248, 113|f87171/i.test(status?.style.color ?? "") };
   });
-  if (texts.outcome !== "ok") problem(`[${locale}] Settings Test: ${texts.outcome}`);
+  const expected = args["settings-test"] || "ok"; // e.g. signature_wrong against a ComfyUI started with a wrong secret
+  if (texts.outcome !== expected) problem(`[${locale}] Settings Test: ${texts.outcome}, expected ${expected}`);
+  if (expected !== "ok" && !texts.red) problem(`[${locale}] Settings: the status line is not red after a failed Test`);
   if (locale.startsWith("zh")) {
     for (const t of texts.own.filter((t) => !CJK.test(t) && t !== texts.details)) {
       problem(`[${locale}] Settings panel text not Chinese: "${t}"`);
     }
   }
   note(`Settings panel: ${texts.own.length} strings, Test -> ${texts.outcome}`);
+  // Save a made-up key pair, then Remove it: ComfyUI's own confirm dialog must ask first.
+  await page.fill('[data-volc-field="access_key"]', "AKLTbrowserEXAMPLEcheck1234");
+  await page.fill('[data-volc-field="secret_key"]', "browser-EXAMPLE-secret");
+  await page.locator('[data-volc-action="save"]').click();
+  await page.waitForFunction(() => !document.querySelector('[data-volc-action="remove"]').disabled, null,
+    { timeout: 10000 });
+  await page.locator('[data-volc-action="remove"]').click();
+  const confirm = page.locator(".prompt-dialog-content");
+  await confirm.waitFor({ timeout: 5000 }).catch(() => problem(`[${locale}] Remove did not open ComfyUI's dialog`));
+  await page.screenshot({ path: path.join(OUT, `settings-remove-${locale}.png`) });
+  if (await confirm.isVisible()) {
+    await confirm.locator("button").last().click();
+    await page.waitForFunction(() => /Removed|已删除/.test(document.querySelector(".volcengine-message")?.textContent),
+      null, { timeout: 10000 }).catch(() => problem(`[${locale}] Remove did not say it removed the key pair`));
+  }
   await page.keyboard.press("Escape");
 }
 
@@ -251,6 +270,24 @@ async function checkRun(page, locale) {
   if (locale.startsWith("zh") ? !CJK.test(last) : !/Nothing is painted/.test(last)) {
     problem(`[${locale}] status line "${last}" is not in the UI's language or does not say nothing is painted`);
   }
+  // The same picture with on_empty_mask = error: ComfyUI's error dialog, whose first line must read at a glance.
+  await page.evaluate(() => {
+    const eraser = window.app.graph.nodes.find((n) => n.type === "VolcengineInpaintErase");
+    eraser.widgets.find((w) => w.name === "on_empty_mask").value = "error";
+    eraser.widgets.find((w) => w.name === "seed").value += 1;
+  });
+  await page.evaluate(() => window.app.queuePrompt(0, 1));
+  const dialog = page.locator(".comfy-error-report");
+  await dialog.waitFor({ timeout: 60000 }).catch(() => problem(`[${locale}] no error dialog for an unpainted picture`));
+  await page.waitForTimeout(500);
+  await page.screenshot({ path: path.join(OUT, `error-dialog-${locale}.png`) });
+  const message = (await dialog.locator("p").first().innerText().catch(() => "")).trim();
+  const first = message.split("\n")[0];
+  note(`error dialog: "${message.replace(/\n/g, " | ")}"`);
+  if (first.length > 140 || !/^Nothing is painted: .*Mask Editor.*\.$/.test(first)) {
+    problem(`[${locale}] error dialog's first line is not the one-sentence headline: "${first}"`);
+  }
+  await page.keyboard.press("Escape");
 }
 
 (async () => {

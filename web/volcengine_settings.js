@@ -86,7 +86,11 @@ function describe(status, t) {
 /** The Test result's first line, in the user's language; the server's details (gateway words, request id) follow. */
 function describeCheck(result, t) {
   const source = result.source === "ComfyUI settings" ? t("settings.sourceSettings") : result.source;
-  const known = t(`settings.outcome.${result.outcome}`, { key: result.key_hint ?? "…", source: source ?? "" });
+  // Where the user fixes it: the variable, this panel, or the file the key pair came from.
+  const variable = result.outcome === "key_not_found" ? "VOLC_ACCESSKEY" : "VOLC_SECRETKEY";
+  const where = result.source === "environment" ? variable : source;
+  const known = t(`settings.outcome.${result.outcome}`, { key: result.key_hint ?? "…", source: source ?? "",
+                                                          where: where ?? "" });
   const first = known.startsWith("settings.") ? result.message : known; // "other": the server's own sentence
   return { text: first, details: result.details ?? "", tone: result.outcome === "ok" ? "ok" : "error" };
 }
