@@ -1,34 +1,40 @@
-"""Erase with the same code path as the ComfyUI node, from the command line.
+"""Erase with the same code path as the ComfyUI node, from the command line, one image or thousands.
 
-    python scripts/erase.py IMAGE [IMAGE ...] [--mask MASK ...] --out DIR [--variants N] [--seed N] ...
+    python scripts/erase.py IMAGE_OR_FOLDER [...] [--mask MASK_OR_FOLDER ...] --out DIR [--concurrency N] ...
 
-A mask file is white = erase; an image or mask file with transparency uses LoadImage's rule (transparent = erase),
-so a picture painted in ComfyUI's Mask Editor needs no separate mask. One --mask serves every image, or give one
-per image. Results go to DIR as <name>_v<k>.png plus report.json. Exit 0 on success, 1 with one message on failure.
-Honours VOLC_VISUAL_ENDPOINT, VOLC_ACCESSKEY, VOLC_SECRETKEY; --stand-in runs against the local stand-in instead.
+Inputs are image files and folders (their PNG/JPEG/WebP files; --recursive for sub-folders). A mask file is white =
+erase; one --mask serves every image, one per image pairs in order, and a mask folder pairs by file name stem
+(photos/cat.jpg <- masks/cat.png). An image without a mask uses its own transparency (LoadImage's rule: transparent =
+erase), else it is reported and skipped. Results go to DIR as <name>_v<k>.png, each written as soon as it is done;
+report.jsonl gets one line per image and report.json this run's lines as a list. Re-running skips images whose
+outputs exist (--overwrite redoes them). Exit 0 when every image is done, 1 with one message otherwise, 130 after
+Ctrl-C. Honours VOLC_VISUAL_ENDPOINT, VOLC_ACCESSKEY, VOLC_SECRETKEY; --stand-in runs against the local stand-in.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import importlib
 import os
 import sys
 from pathlib import Path
 
-import numpy as np
-from PIL import Image, ImageOps
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pack_loader import load_pack  # noqa: E402
+from pack_loader import PACK, load_pack  # noqa: E402
+
+load_pack(nodes=False)  # utils only: the CLI needs neither the node classes nor torch
+from aimd import Aimd  # noqa: E402
+from batch import BatchRunner, exit_code, summary_lines  # noqa: E402
+from batch_files import PlanError, ReportFile, plan_jobs, sweep_stale_parts  # noqa: E402
+
+client_module = importlib.import_module(f"{PACK}.utils.api.client")
+erase_module = importlib.import_module(f"{PACK}.utils.erase")
+errors = importlib.import_module(f"{PACK}.utils.api.errors")
+limiter_module = importlib.import_module(f"{PACK}.utils.api.limiter")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("images", nargs="+", type=Path, help="image files (PNG/JPEG/WebP...)")
-    p.add_argument("--mask", action="append", type=Path, default=[],
-                   help="mask file (white = erase); once, or once per image")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+def add_erase_options(p: argparse.ArgumentParser) -> None:
+    """The node's widgets, as options."""
     p.add_argument("--variants", type=int, default=1)
     p.add_argument("--seed", type=int, default=0, help="-1 = random")
     p.add_argument("--steps", type=int, default=30)
@@ -44,118 +50,111 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-paste-back", action="store_true")
     p.add_argument("--ghost-face-retries", type=int, default=2)
     p.add_argument("--on-ghost-face", choices=["error", "return original"], default="error")
-    p.add_argument("--on-item-error", choices=["error", "return original"], default="error")
+    p.add_argument("--on-item-error", choices=["error", "return original"], default="error",
+                   help="a failed image: report it and write nothing (a re-run retries it), or write the original")
     p.add_argument("--on-empty-mask", choices=["return original", "error"], default="return original")
     p.add_argument("--timeout", type=float, default=120.0)
+
+
+def add_batch_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("images", nargs="+", type=Path, help="image files and/or folders of PNG/JPEG/WebP images")
+    p.add_argument("--mask", action="append", type=Path, default=[],
+                   help="mask file (white = erase) for all images, once per image, or a folder of masks matched by "
+                        "file name stem")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--recursive", action="store_true", help="also take images from sub-folders (mirrored in --out)")
+    p.add_argument("--overwrite", action="store_true", help="redo images whose outputs already exist")
+    p.add_argument("--concurrency", type=int, default=None,
+                   help="images loaded and calls in flight at once (default: VOLC_MAX_CONCURRENCY, else "
+                        f"{limiter_module.DEFAULT_MAX_CONCURRENCY}); lowered by itself on sustained rate limits")
     p.add_argument("--stand-in", action="store_true", help="run against a local stand-in endpoint (no credentials)")
-    args = p.parse_args(argv)
-    if args.mask and len(args.mask) not in (1, len(args.images)):
-        p.error(f"give one --mask, or one per image ({len(args.images)}); got {len(args.mask)}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
+    add_batch_options(p)
+    add_erase_options(p.add_argument_group("erase options (the node's widgets)"))
+    return p
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.concurrency is not None and args.concurrency < 1:
+        parser.error("--concurrency must be 1 or more")
     return args
 
 
-def load_image(path: Path):
-    """Like ComfyUI's LoadImage: RGB in 0..1 plus mask = 1 - alpha (all zero without alpha)."""
-    import torch
-
-    with Image.open(path) as im:
-        im = ImageOps.exif_transpose(im)
-        rgb = np.asarray(im.convert("RGB"), np.float32) / 255.0
-        alpha = np.asarray(im.getchannel("A"), np.float32) / 255.0 if "A" in im.getbands() else None
-    mask = 1.0 - alpha if alpha is not None else np.zeros(rgb.shape[:2], np.float32)
-    return torch.from_numpy(rgb)[None], torch.from_numpy(mask)[None]
-
-
-def load_mask(path: Path):
-    import torch
-
-    with Image.open(path) as im:
-        if "A" in im.getbands() and im.getextrema()[-1][0] < 255:
-            values = 1.0 - np.asarray(im.getchannel("A"), np.float32) / 255.0
-        else:
-            values = np.asarray(im.convert("L"), np.float32) / 255.0
-    return torch.from_numpy(values)[None]
+def settings_from_args(args: argparse.Namespace):
+    fallback = {"error": "error", "return original": "original"}
+    options = client_module.InpaintOptions(steps=args.steps, strength=args.strength, scale=args.scale,
+                                           seed=args.seed, dilate_size=args.dilate_size, quality=args.quality,
+                                           return_url=args.return_url)
+    return erase_module.EraseSettings(
+        options=options, variants=args.variants, mask_grow=args.mask_grow, feather=args.feather,
+        crop=not args.no_crop, context=args.context, paste_back=not args.no_paste_back,
+        ghost_retries=args.ghost_face_retries, on_ghost_face=fallback[args.on_ghost_face],
+        on_item_error=fallback[args.on_item_error], on_empty_mask=fallback[args.on_empty_mask])
 
 
-def save_png(tensor, path: Path) -> None:
-    array = np.clip(tensor.numpy() * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    Image.fromarray(array).save(path, compress_level=4)  # no text chunks: nothing about the run is embedded
-
-
-def node_kwargs(args: argparse.Namespace) -> dict:
-    return dict(seed=args.seed, variants=args.variants, steps=args.steps, strength=args.strength, scale=args.scale,
-                dilate_size=args.dilate_size, quality=args.quality, return_url=args.return_url,
-                mask_grow=args.mask_grow, feather=args.feather, crop_to_mask=not args.no_crop, context=args.context,
-                paste_back=not args.no_paste_back, ghost_face_retries=args.ghost_face_retries,
-                on_ghost_face=args.on_ghost_face, on_item_error=args.on_item_error,
-                on_empty_mask=args.on_empty_mask, timeout=args.timeout)
-
-
-async def run(args: argparse.Namespace, errors_module) -> list[dict]:
-    pack = load_pack()
-    node = pack.NODE_CLASS_MAPPINGS["VolcengineInpaintErase"]()
+async def run(args: argparse.Namespace, runner_options: dict | None = None) -> int:
+    settings = settings_from_args(args)
+    settings.validate()  # every value named before any file is read or call made
+    jobs = plan_jobs(args.images, args.mask, args.out, settings.variants, args.recursive)
+    client = client_module.VisualClient(config=client_module.ClientConfig(read_timeout=args.timeout))
+    client.credentials  # noqa: B018 - a missing key fails here, before any image is loaded
     args.out.mkdir(parents=True, exist_ok=True)
-    inputs, jobs = [], []
-    for i, path in enumerate(args.images):
-        image, own_mask = load_image(path)
-        mask = load_mask(args.mask[i if len(args.mask) > 1 else 0]) if args.mask else own_mask
-        inputs.append(image)
-        jobs.append(node.erase(image, mask, **node_kwargs(args)))
-    # Files of different sizes cannot share one batch, so each is its own node call; on_item_error then applies
-    # across files as it does across a batch: keep the others, unless every file failed.
-    results = await asyncio.gather(*jobs, return_exceptions=args.on_item_error == "return original")
-    failed = [r for r in results if isinstance(r, BaseException)]
-    if any(not isinstance(r, errors_module.VolcError) for r in failed) or (failed and len(failed) == len(results)):
-        raise failed[0]
-    reports = []
-    for path, image, result in zip(args.images, inputs, results, strict=True):
-        if isinstance(result, BaseException):
-            images = image.expand(args.variants, *image.shape[1:])
-            items = [{"index": 0, "status": "partial", "variants": [
-                {"status": "original", "error": str(result), "error_type": type(result).__name__}] * args.variants}]
-        else:
-            images, items = result[0], json.loads(result[2])
-        written = []
-        for k, tensor in enumerate(images, start=1):
-            target = args.out / f"{path.stem}_v{k}.png"
-            save_png(tensor, target)
-            written.append(str(target))
-        reports.append({"input": str(path), "outputs": written, "items": items})
-    (args.out / "report.json").write_text(json.dumps(reports, ensure_ascii=False, indent=1), encoding="utf-8")
-    return reports
+    sweep_stale_parts({job.outputs[0].parent for job in jobs})
+    limiter = limiter_module.LIMITER
+    previous = limiter.limit
+    ceiling = args.concurrency or previous
+    limiter.set_limit(ceiling)  # the process-wide bound: --concurrency raises (or lowers) it
+    aimd = Aimd(ceiling, limiter.set_limit)
+    report = ReportFile(args.out)
+    runner = BatchRunner(jobs, lambda image, mask: erase_module.erase_batch(image, mask, settings, client), report,
+                         concurrency=ceiling, overwrite=args.overwrite, aimd=aimd,
+                         keep_originals=settings.on_item_error == "original", **(runner_options or {}))
+    try:
+        outcome = await runner.run()
+    finally:
+        limiter.set_limit(previous)
+        report.close()
+    for line in summary_lines(outcome, aimd):
+        print(line)
+    print(f"report: {report.json} (all runs, one line per image: {report.jsonl.name})")
+    code, message = exit_code(outcome)
+    if message:
+        print(message, file=sys.stderr)
+    return code
+
+
+def _start_standin():
+    from volc_pack.utils.standin import STANDIN_ACCESS_KEY, STANDIN_SECRET_KEY, StandIn
+
+    standin = StandIn().start()
+    os.environ.update(VOLC_VISUAL_ENDPOINT=standin.endpoint, VOLC_ACCESSKEY=STANDIN_ACCESS_KEY,
+                      VOLC_SECRETKEY=STANDIN_SECRET_KEY)
+    os.environ.pop("VOLC_SESSION_TOKEN", None)
+    return standin
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    pack = load_pack()
-    from_errors = sys.modules[pack.__name__ + ".utils.api.errors"]
-    for path in [*args.images, *args.mask]:
-        if not path.is_file():
-            print(f"error: {path} does not exist.", file=sys.stderr)
-            return 1
-    standin = None
-    if args.stand_in:
-        from volc_pack.utils.standin import STANDIN_ACCESS_KEY, STANDIN_SECRET_KEY, StandIn
-
-        standin = StandIn().start()
-        os.environ.update(VOLC_VISUAL_ENDPOINT=standin.endpoint, VOLC_ACCESSKEY=STANDIN_ACCESS_KEY,
-                          VOLC_SECRETKEY=STANDIN_SECRET_KEY)
-        os.environ.pop("VOLC_SESSION_TOKEN", None)
+    standin = _start_standin() if args.stand_in else None
     try:
-        reports = asyncio.run(run(args, from_errors))
-    except from_errors.VolcError as exc:
+        return asyncio.run(run(args))
+    except (PlanError, errors.VolcError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"error: {exc.strerror or exc} ({exc.filename or ''})", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # before the batch started (planning a huge folder): nothing was done
+        print("interrupted before any image was started", file=sys.stderr)
+        return 130
     finally:
         if standin is not None:
             standin.stop()
-    for entry in reports:
-        print(f"{entry['input']} -> {', '.join(entry['outputs'])}")
-    print(f"report: {args.out / 'report.json'}")
-    return 0
 
 
 if __name__ == "__main__":
