@@ -8,8 +8,10 @@ Ctrl-C stops starting new images and lets those in flight finish and be written;
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import importlib
 import signal
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -213,6 +215,23 @@ class BatchRunner:
             return lambda: None
         previous = signal.signal(signal.SIGINT, lambda *_: loop.call_soon_threadsafe(self.interrupt))
         return lambda: signal.signal(signal.SIGINT, previous)
+
+
+def steady_heap() -> None:
+    """Keep the process's memory flat over a long batch (glibc only; elsewhere nothing changes).
+
+    glibc serves a freed image-sized buffer's successors from its heaps once its dynamic mmap threshold has grown,
+    and with one heap per worker thread the fragments add up: 120 photos then peaked ~30% above 24. A fixed 1 MiB
+    threshold maps every image buffer on its own and gives it back when freed; two heaps are plenty for the rest.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):  # musl and others: no mallopt
+        return
+    mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD (setting it also stops the dynamic adjustment)
+    mallopt(-8, 2)        # M_ARENA_MAX
 
 
 # --- the end of a run ----------------------------------------------------------------------------------------------

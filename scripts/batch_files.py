@@ -188,8 +188,9 @@ def write_atomic(target: Path, write) -> None:
 
 
 def save_png(rgb: np.ndarray, target: Path) -> None:
-    """uint8 [H,W,3] as PNG, without text chunks: nothing about the run is embedded."""
-    write_atomic(target, lambda handle: Image.fromarray(rgb).save(handle, format="PNG", compress_level=4))
+    """uint8 [H,W,3] as PNG, without text chunks (nothing about the run is embedded); zlib level 1: half the CPU
+    of level 4 for ~8% more bytes, and the encode is most of a batch's own CPU per image."""
+    write_atomic(target, lambda handle: Image.fromarray(rgb).save(handle, format="PNG", compress_level=1))
 
 
 def sweep_stale_parts(folders: set[Path]) -> int:

@@ -24,7 +24,7 @@ from pack_loader import PACK, load_pack  # noqa: E402
 
 load_pack(nodes=False)  # utils only: the CLI needs neither the node classes nor torch
 from aimd import Aimd  # noqa: E402
-from batch import BatchRunner, exit_code, summary_lines  # noqa: E402
+from batch import BatchRunner, exit_code, steady_heap, summary_lines  # noqa: E402
 from batch_files import PlanError, ReportFile, plan_jobs, sweep_stale_parts  # noqa: E402
 
 client_module = importlib.import_module(f"{PACK}.utils.api.client")
@@ -158,4 +158,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    steady_heap()
     sys.exit(main())
