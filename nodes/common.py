@@ -1,4 +1,4 @@
-"""What every node shares: tensor conversion, the timeout widget, and a client bound to ComfyUI's cancel."""
+"""What every node shares: tensor conversion and a client bound to ComfyUI's cancel."""
 from __future__ import annotations
 
 import torch
@@ -6,14 +6,10 @@ import torch
 from . import comfy_bridge
 from ..utils.api.client import ClientConfig, VisualClient
 from ..utils.api.errors import InputError
+from ..utils.specs import TIMEOUT
 from ..utils.validate import number
 
-TIMEOUT_MIN, TIMEOUT_MAX = 5.0, 600.0
-
-
-def timeout_widget(default: float) -> tuple:
-    return ("FLOAT", {"default": default, "min": TIMEOUT_MIN, "max": TIMEOUT_MAX, "step": 5.0,
-                      "tooltip": "Seconds to wait for each call's answer."})
+TIMEOUT_MIN, TIMEOUT_MAX = TIMEOUT.min, TIMEOUT.max  # module names, so tests can shorten the wait
 
 
 def make_client(timeout) -> VisualClient:

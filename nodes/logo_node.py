@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 from ..utils.api.client import LogoInfo
-from ..utils.validate import choice, number, text
-
-POSITIONS = ["bottom-right", "bottom-left", "top-left", "top-right"]
-LANGUAGES = ["Chinese", "English"]
+from ..utils.specs import LOGO_INFO, LOGO_TEXT_LIMIT, widgets
+from ..utils.validate import text
 
 
 class VolcengineLogoInfo:
@@ -19,19 +17,10 @@ class VolcengineLogoInfo:
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": {
-            "add_logo": ("BOOLEAN", {"default": False, "tooltip": "Add the service's 'AI generated' watermark."}),
-            "position": (POSITIONS, {"default": "bottom-right", "tooltip": "Corner of the watermark."}),
-            "language": (LANGUAGES, {"default": "Chinese", "tooltip": "Language of the watermark text."}),
-            "opacity": ("FLOAT", {"default": 0.3, "min": 0.0, "max": 1.0, "step": 0.05,
-                                  "tooltip": "Watermark opacity, 0 (invisible) to 1 (opaque)."}),
-            "logo_text_content": ("STRING", {"default": "", "multiline": False,
-                                             "tooltip": "Custom watermark text; empty uses the service's default."}),
-        }}
+        return {"required": widgets(LOGO_INFO)}
 
     def build(self, add_logo: bool, position: str, language: str, opacity: float, logo_text_content: str):
-        choice("position", position, POSITIONS)
-        choice("language", language, LANGUAGES)
-        opacity = float(number("opacity", opacity, 0.0, 1.0))
-        content = text("logo_text_content", logo_text_content, limit=200)
-        return (LogoInfo(bool(add_logo), POSITIONS.index(position), LANGUAGES.index(language), opacity, content),)
+        position, language = LOGO_INFO["position"].parse(position), LOGO_INFO["language"].parse(language)
+        opacity = float(LOGO_INFO["opacity"].check(opacity))
+        content = text("logo_text_content", logo_text_content, limit=LOGO_TEXT_LIMIT)
+        return (LogoInfo(bool(add_logo), position, language, opacity, content),)

@@ -6,8 +6,9 @@ import json
 import torch
 
 from . import comfy_bridge
-from .common import make_client, timeout_widget, to_numpy
-from ..utils.segment import REFINE, subject_masks
+from .common import make_client, to_numpy
+from ..utils.segment import subject_masks
+from ..utils.specs import SUBJECT_MASK, widgets
 
 
 class VolcengineSubjectMask:
@@ -27,11 +28,7 @@ class VolcengineSubjectMask:
         return {
             "required": {
                 "image": ("IMAGE", {"tooltip": "The picture(s) to segment; each image of a batch gets its own mask."}),
-                "refine_mask": (list(REFINE), {"default": "none", "tooltip": "Edge refinement by the service: none, "
-                                "light or heavy matting (softer, more exact edges, slower)."}),
-                "grow": ("INT", {"default": 0, "min": -512, "max": 512, "tooltip": "Grow (+) or shrink (-) the "
-                                 "subject mask by this many pixels; the background mask is its inverse."}),
-                "timeout": timeout_widget(60.0),
+                **widgets(SUBJECT_MASK),
             },
             "hidden": {"unique_id": "UNIQUE_ID"},
         }

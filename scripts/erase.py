@@ -31,29 +31,21 @@ client_module = importlib.import_module(f"{PACK}.utils.api.client")
 erase_module = importlib.import_module(f"{PACK}.utils.erase")
 errors = importlib.import_module(f"{PACK}.utils.api.errors")
 limiter_module = importlib.import_module(f"{PACK}.utils.api.limiter")
+specs = importlib.import_module(f"{PACK}.utils.specs")
 
 
-def add_erase_options(p: argparse.ArgumentParser) -> None:
-    """The node's widgets, as options."""
-    p.add_argument("--variants", type=int, default=1)
-    p.add_argument("--seed", type=int, default=0, help="-1 = random")
-    p.add_argument("--steps", type=int, default=30)
-    p.add_argument("--strength", type=float, default=0.8)
-    p.add_argument("--scale", type=float, default=7.0)
-    p.add_argument("--dilate-size", type=int, default=15)
-    p.add_argument("--quality", choices=["H", "M", "L"], default="M")
-    p.add_argument("--return-url", action="store_true")
-    p.add_argument("--mask-grow", type=int, default=0)
-    p.add_argument("--feather", type=int, default=8)
-    p.add_argument("--no-crop", action="store_true", help="send the whole frame, not a crop around the mask")
-    p.add_argument("--context", type=float, default=2.0)
-    p.add_argument("--no-paste-back", action="store_true")
-    p.add_argument("--ghost-face-retries", type=int, default=2)
-    p.add_argument("--on-ghost-face", choices=["error", "return original"], default="error")
-    p.add_argument("--on-item-error", choices=["error", "return original"], default="error",
-                   help="a failed image: report it and write nothing (a re-run retries it), or write the original")
-    p.add_argument("--on-empty-mask", choices=["return original", "error"], default="return original")
-    p.add_argument("--timeout", type=float, default=120.0)
+def _add_option(parser, spec) -> None:
+    """One node widget as an option: same name (dashes), default, range and choices as in ComfyUI."""
+    flag = "--" + spec.name.replace("_", "-")
+    if spec.type == "BOOLEAN":  # a switch that changes the node's default
+        flag = spec.cli_flag or (f"--no-{flag[2:]}" if spec.default else flag)
+        action = "store_false" if spec.default else "store_true"
+        parser.add_argument(flag, dest=spec.name, action=action, help=spec.cli_help or spec.tooltip)
+        return
+    kind = {"INT": int, "FLOAT": float}.get(spec.type)
+    limits = f"{spec.min}..{spec.max}, " if kind else ""
+    parser.add_argument(flag, dest=spec.name, type=kind, choices=spec.labels or None, default=spec.default,
+                        help=f"{spec.cli_help or spec.tooltip} ({limits}default {spec.default})")
 
 
 def add_batch_options(p: argparse.ArgumentParser) -> None:
@@ -73,7 +65,9 @@ def add_batch_options(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     add_batch_options(p)
-    add_erase_options(p.add_argument_group("erase options (the node's widgets)"))
+    widgets = p.add_argument_group("erase options (the node's widgets)")
+    for spec in specs.ERASE.values():
+        _add_option(widgets, spec)
     return p
 
 
@@ -86,15 +80,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def settings_from_args(args: argparse.Namespace):
-    fallback = {"error": "error", "return original": "original"}
-    options = client_module.InpaintOptions(steps=args.steps, strength=args.strength, scale=args.scale,
-                                           seed=args.seed, dilate_size=args.dilate_size, quality=args.quality,
-                                           return_url=args.return_url)
+    """The node's widget values (already typed by argparse) as the pipeline's settings."""
+    value = {name: getattr(args, name) for name in specs.ERASE}
+    options = client_module.InpaintOptions(**{name: value[name] for name in (
+        "steps", "strength", "scale", "seed", "dilate_size", "quality", "return_url")})
     return erase_module.EraseSettings(
-        options=options, variants=args.variants, mask_grow=args.mask_grow, feather=args.feather,
-        crop=not args.no_crop, context=args.context, paste_back=not args.no_paste_back,
-        ghost_retries=args.ghost_face_retries, on_ghost_face=fallback[args.on_ghost_face],
-        on_item_error=fallback[args.on_item_error], on_empty_mask=fallback[args.on_empty_mask])
+        options=options, variants=value["variants"], mask_grow=value["mask_grow"], feather=value["feather"],
+        crop=value["crop_to_mask"], context=value["context"], paste_back=value["paste_back"],
+        ghost_retries=value["ghost_face_retries"],
+        **{name: specs.ERASE[name].parse(value[name]) for name in ("on_ghost_face", "on_item_error", "on_empty_mask")})
 
 
 async def run(args: argparse.Namespace, runner_options: dict | None = None) -> int:

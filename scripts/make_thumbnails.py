@@ -4,91 +4,30 @@
 
 Each API workflow is run through the pack's node classes against an in-process stand-in endpoint (never the real
 service, so no credentials are used and no call is billed); the few core nodes the workflows use are replaced by
-small equivalents. The thumbnail shows the input with the erased area tinted red, above the result (a 2 x 2 grid
-when the eraser makes several variants). ComfyUI lists a template's same-name .jpg as its thumbnail.
+small equivalents (offline_workflow.py). The thumbnail shows the input with the erased area tinted red, above the
+result (a 2 x 2 grid when the eraser makes several variants).
+ComfyUI lists a template's same-name .jpg as its thumbnail.
 """
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
-import inspect
 import json
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pack_loader import ROOT, load_pack
+from offline_workflow import run_offline  # noqa: E402
+from pack_loader import ROOT, load_pack  # noqa: E402
 
 WORKFLOWS = ROOT / "workflows"
-INPUTS = WORKFLOWS / "inputs"
 ERASER = "VolcengineInpaintErase"
 GAP = 2
 TINT = np.array([1.0, 0.1, 0.1], np.float32)
-
-
-# --- minimal stand-ins for the core nodes the bundled workflows use ----------------------------------------------
-
-def load_image(image: str) -> tuple:
-    """ComfyUI's LoadImage rule: RGB 0..1, mask = 1 - alpha, or a 64x64 zero mask without alpha."""
-    import torch
-
-    with Image.open(INPUTS / image) as im:
-        rgb = torch.from_numpy(np.asarray(im.convert("RGB"), np.float32) / 255.0)[None]
-        if "A" in im.getbands():
-            return rgb, 1.0 - torch.from_numpy(np.asarray(im.getchannel("A"), np.float32) / 255.0)[None]
-    return rgb, torch.zeros((1, 64, 64))
-
-
-def from_batch(image, batch_index: int, length: int) -> tuple:
-    start = min(image.shape[0] - 1, batch_index)
-    return (image[start:start + length],)
-
-
-def stitch(image1, direction: str, match_image_size: bool, spacing_width: int, spacing_color: str, image2=None):
-    import torch
-
-    if image2 is None:
-        return (image1,)
-    axis = {"right": 2, "down": 1}[direction]  # the only directions the bundled workflows use
-    gap = list(image1.shape)
-    gap[axis] = spacing_width
-    return (torch.cat([image1, torch.ones(gap), image2], dim=axis),)
-
-
-def sink(**_: object) -> tuple:
-    return ()
-
-
-CORE: dict[str, Callable[..., tuple]] = {"LoadImage": load_image, "ImageFromBatch": from_batch, "ImageStitch": stitch,
-                                         "SaveImage": sink, "PreviewImage": sink, "MaskPreview": sink,
-                                         "PreviewAny": sink}
-
-
-async def execute(prompt: dict, mappings: dict) -> dict[str, tuple]:
-    """Every node once, dependencies first (ComfyUI's order without its cache)."""
-    results: dict[str, tuple] = {}
-
-    async def run(node_id: str) -> tuple:
-        if node_id not in results:
-            node = prompt[node_id]
-            kwargs = {name: (await run(v[0]))[v[1]] if isinstance(v, list) else v for name, v in node["inputs"].items()}
-            if node["class_type"] in CORE:
-                results[node_id] = CORE[node["class_type"]](**kwargs)
-            else:
-                cls = mappings[node["class_type"]]
-                out = getattr(cls(), cls.FUNCTION)(**kwargs)
-                results[node_id] = await out if inspect.isawaitable(out) else out
-        return results[node_id]
-
-    for node_id in prompt:
-        await run(node_id)
-    return results
 
 
 # --- picture ------------------------------------------------------------------------------------------------------
@@ -150,9 +89,9 @@ def use_stand_in():
     return standin
 
 
-def make(name: str, width: int, mappings: dict, folder: Path = WORKFLOWS) -> Path:
+def make(name: str, width: int, folder: Path = WORKFLOWS) -> Path:
     prompt = json.loads((WORKFLOWS / "api" / f"{name}.json").read_text(encoding="utf-8"))
-    results = asyncio.run(execute(prompt, mappings))
+    results = run_offline(prompt)
     image, mask, erased = before_after(prompt, results)
     target = folder / f"{name}.jpg"
     # No EXIF or comments: a thumbnail carries nothing about the run that made it.
@@ -172,9 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     names = args.names or sorted(p.stem for p in (WORKFLOWS / "api").glob("*.json"))
     standin = use_stand_in()
     try:
-        mappings = load_pack().NODE_CLASS_MAPPINGS
         for name in names:
-            target = make(name, args.width, mappings, args.out)
+            target = make(name, args.width, args.out)
             with Image.open(target) as im:
                 print(f"{target}: {im.width}x{im.height}, {target.stat().st_size} bytes")
     finally:

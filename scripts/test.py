@@ -19,5 +19,7 @@ if lint.returncode:
     sys.exit("ruff found the problems above.")
 # rootdir = tests/: with the repository root as rootdir pytest imports the pack's own __init__.py as a package only
 # when the folder's name is a Python identifier, and fails in a clone named comfyui-volcengine-inpainting.
+args = sys.argv[1:]
+paths = [] if any(Path(a.split("::")[0]).exists() for a in args if not a.startswith("-")) else [str(ROOT / "tests")]
 sys.exit(pytest.main(["-q", "-rs", "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(ROOT / "tests"),
-                      str(ROOT / "tests"), *sys.argv[1:]]))
+                      *paths, *args]))

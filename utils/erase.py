@@ -18,12 +18,10 @@ from .api.client import InpaintOptions, VisualClient
 from .imaging.codec import decode_image, encode_image, encode_mask, resize_rgb, sanitize_into, to_uint8
 from .api.errors import InputError, ServiceError, VolcError
 from .api.errors import NEW_SEED_CODES
-from .validate import choice, number
+from .batch import check_images, gather_all
+from .specs import ERASE, MAX_SEED
 from .imaging.masks import align_masks, binarize, grow, is_empty, paste_weights
 from .imaging.regions import Box, FitPlan, apply_fit, apply_fit_mask, context_box, paste_back, plan_fit, undo_fit
-
-MAX_SEED = 2**31 - 1
-
 
 @dataclass(frozen=True)
 class EraseSettings:
@@ -40,22 +38,20 @@ class EraseSettings:
     on_empty_mask: Literal["original", "error"] = "original"
 
     def validate(self) -> None:
-        """Every value checked with its widget's name; raises InputError before any call."""
+        """Every value checked with its widget's name and range (utils/specs.py); raises InputError before any call."""
         o = self.options
-        for name, value, low, high in [("steps", o.steps, 1, 50), ("seed", o.seed, -1, MAX_SEED),
-                                       ("dilate_size", o.dilate_size, 0, 100), ("variants", self.variants, 1, 4),
-                                       ("mask_grow", self.mask_grow, -512, 512), ("feather", self.feather, 0, 256),
-                                       ("ghost_face_retries", self.ghost_retries, 0, 5)]:
-            number(name, value, low, high, whole=True)
+        for name, value in [("steps", o.steps), ("seed", o.seed), ("dilate_size", o.dilate_size),
+                            ("variants", self.variants), ("mask_grow", self.mask_grow), ("feather", self.feather),
+                            ("ghost_face_retries", self.ghost_retries)]:
+            ERASE[name].check(value)
             if not isinstance(value, int):  # 7.0 would reach the API as 7.0, which it rejects; nodes convert
                 raise InputError(f"{name} is {value!r}, not a whole number.", hint=f"Set {name} to a whole number.")
-        number("strength", o.strength, 0.1, 1.0)
-        number("scale", o.scale, 1.0, 20.0)
-        number("context", self.context, 1.0, 16.0)
-        choice("quality", o.quality, ("H", "M", "L"))
-        choice("on_ghost_face", self.on_ghost_face, ("error", "original"))
-        choice("on_item_error", self.on_item_error, ("error", "original"))
-        choice("on_empty_mask", self.on_empty_mask, ("original", "error"))
+        for name, value in [("strength", o.strength), ("scale", o.scale), ("context", self.context),
+                            ("quality", o.quality)]:
+            ERASE[name].check(value)
+        ERASE["on_ghost_face"].check_value(self.on_ghost_face)
+        ERASE["on_item_error"].check_value(self.on_item_error)
+        ERASE["on_empty_mask"].check_value(self.on_empty_mask)
 
 
 @dataclass
@@ -200,7 +196,7 @@ class _BatchRun:
         seeds = variant_seeds(self.settings.options.seed, self.variants)
         weights = asyncio.ensure_future(asyncio.to_thread(_weights, prep, self.settings))
         try:
-            await _gather_all(self.variant(prep, v, seed, weights) for v, seed in enumerate(seeds))
+            await gather_all(self.variant(prep, v, seed, weights) for v, seed in enumerate(seeds))
         finally:
             await asyncio.gather(weights, return_exceptions=True)  # a thread cannot be cancelled: let it end
 
@@ -244,10 +240,7 @@ async def erase_batch(images: np.ndarray, masks: np.ndarray, settings: EraseSett
                       progress: Callable[[int, int], None] | None = None) -> EraseOutput:
     """images float [B,H,W,C]; masks float [B|1,h,w] or [h,w]. Output i*variants+v is image i, variant v."""
     settings.validate()
-    if images.ndim != 4 or images.shape[-1] not in (1, 3, 4) or min(images.shape[:3]) < 1:
-        raise InputError(f"image has shape {tuple(images.shape)}, not [batch, height, width, channels].",
-                         hint="Connect an IMAGE output (e.g. from Load Image).")
-    batch, height, width = images.shape[:3]
+    batch, height, width = check_images(images)
     aligned = align_masks(masks, batch, height, width)
     if settings.on_empty_mask == "error":
         for i in range(batch):  # before any call: an error must not come after billed work
@@ -256,18 +249,8 @@ async def erase_batch(images: np.ndarray, masks: np.ndarray, settings: EraseSett
                                  hint="Paint over the object in the Mask Editor, or set on_empty_mask to "
                                       "'return original'.")
     run = _BatchRun(images, aligned, settings, client, progress)
-    await _gather_all(run.image(i) for i in range(batch))
+    await gather_all(run.image(i) for i in range(batch))
     if run.failures and not run.succeeded:
         raise run.failures[0]  # nothing at all was erased: returning originals would only hide the cause
     return EraseOutput(run.out, run.out_masks, run.reports)
 
-
-async def _gather_all(coros) -> None:
-    """Run all; on the first error cancel the rest (their calls would be wasted) and raise that error."""
-    tasks = [asyncio.ensure_future(c) for c in coros]
-    try:
-        await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)

@@ -13,14 +13,14 @@ from PIL import Image
 
 from .api.client import VisualClient
 from .imaging.codec import encode_image, to_uint8
-from .api.errors import InputError, ServiceError
+from .api.errors import ServiceError
 from .imaging.masks import grow
-from .validate import choice, number
+from .batch import check_images, gather_all
+from .specs import SUBJECT_MASK
 from .imaging.regions import apply_fit, plan_fit, undo_fit
 
 SALIENCY_MIN_SIDE, SALIENCY_MAX_SIDE = 128, 4096
 SALIENCY_MAX_BYTES = int(4.7 * 1024 * 1024 * 3 / 4)  # the 4.7 MB limit is on the base64 text
-REFINE = {"none": 0, "light": 1, "heavy": 2}
 
 
 def decode_mask(data: bytes) -> np.ndarray:
@@ -62,28 +62,19 @@ async def _one(client: VisualClient, index: int, image: np.ndarray, refine: int,
 async def subject_masks(images: np.ndarray, client: VisualClient, *, refine: str = "none", grow_px: int = 0,
                         progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, list[dict]]:
     """images float [B,H,W,C] -> (subject masks float32 [B,H,W] in 0..1, one report per image)."""
-    if images.ndim != 4 or images.shape[-1] not in (1, 3, 4) or min(images.shape[:3]) < 1:
-        raise InputError(f"image has shape {tuple(images.shape)}, not [batch, height, width, channels].",
-                         hint="Connect an IMAGE output (e.g. from Load Image).")
-    choice("refine_mask", refine, list(REFINE))
-    grow_px = number("grow", grow_px, -512, 512, whole=True)
-    batch, height, width = images.shape[:3]
+    batch, height, width = check_images(images)
+    refine_level = SUBJECT_MASK["refine_mask"].parse(refine)
+    grow_px = SUBJECT_MASK["grow"].check(grow_px)
     out = np.zeros((batch, height, width), np.float32)
     done = 0
 
     async def run(i: int) -> dict:
         nonlocal done
-        report = await _one(client, i, images[i], REFINE[refine], grow_px, out)
+        report = await _one(client, i, images[i], refine_level, grow_px, out)
         done += 1
         if progress is not None:
             progress(done, batch)
         return report
 
-    tasks = [asyncio.ensure_future(run(i)) for i in range(batch)]
-    try:
-        reports = await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    return out, list(reports)
+    reports = await gather_all(run(i) for i in range(batch))
+    return out, reports

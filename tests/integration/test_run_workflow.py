@@ -1,102 +1,21 @@
-"""scripts/run_workflow.py against a small fake ComfyUI (http.server on loopback) implementing the routes it uses."""
+"""scripts/run_workflow.py against a small fake ComfyUI (tests/helpers/fake_comfy.py) on loopback."""
 from __future__ import annotations
 
-import email.parser
 import json
 import signal
 import subprocess
 import sys
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import run_workflow
 
+from helpers.fake_comfy import PNG, FakeComfy, serving
+
 ROOT = Path(__file__).resolve().parents[2]
 PAINTED = ROOT / "workflows" / "api" / "erase_painted_area.json"
 SECRET = "sk-THIS-MUST-NEVER-LEAVE-THE-ENVIRONMENT"
-PNG = b"\x89PNG\r\n\x1a\nfake result bytes"
-
-
-class FakeComfy:
-    """Scenario knobs: `reject` (a 400 body), `failure` (history messages), `polls` (empty answers before the
-    entry), `never` (the prompt never finishes). Everything received is recorded."""
-
-    def __init__(self) -> None:
-        self.reject: dict | None = None
-        self.failure: list | None = None
-        self.polls, self.never = 2, False
-        self.uploads: list[dict] = []
-        self.prompts: list[dict] = []
-        self.posts: list[tuple[str, dict]] = []
-        self.raw: list[bytes] = []
-        self.history_calls = 0
-        self.views: list[dict] = []
-
-    def entry(self, prompt_id: str) -> dict:
-        if self.failure is not None:
-            return {"prompt": [], "outputs": {}, "status": {"status_str": "error", "completed": False,
-                                                             "messages": self.failure}}
-        outputs = {"4": {"images": [{"filename": "painted_00001_.png", "subfolder": "volc_erase", "type": "output"}]},
-                   "3": {"images": [{"filename": "ComfyUI_temp_abc_00001_.png", "subfolder": "", "type": "temp"}]},
-                   "5": {"text": ['[{"index": 0, "status": "ok"}]']}}
-        return {"prompt": [], "outputs": outputs, "status": {"status_str": "success", "completed": True,
-                                                             "messages": [["execution_start", {}]]}}
-
-
-def handler_for(fake: FakeComfy) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args) -> None:  # keep pytest output clean
-            pass
-
-        def reply(self, status: int, body: object, kind: str = "application/json") -> None:
-            data = body if isinstance(body, bytes) else json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            fake.raw.append(self.path.encode() + body)
-            if self.path == "/upload/image":
-                return self.upload(body)
-            data = json.loads(body or b"{}")
-            if self.path == "/prompt":
-                fake.prompts.append(data)
-                if fake.reject is not None:
-                    return self.reply(400, fake.reject)
-                return self.reply(200, {"prompt_id": "p-1", "number": 1, "node_errors": {}})
-            fake.posts.append((self.path, data))
-            self.reply(200, b"", "text/plain")
-
-        def upload(self, body: bytes) -> None:
-            head = f"Content-Type: {self.headers['Content-Type']}\r\n\r\n".encode()
-            parts = {p.get_param("name", header="content-disposition"): p
-                     for p in email.parser.BytesParser().parsebytes(head + body).get_payload()}
-            image = parts["image"]
-            fake.uploads.append({"filename": image.get_filename(), "data": image.get_payload(decode=True),
-                                 "overwrite": parts["overwrite"].get_payload(), "type": parts["type"].get_payload()})
-            self.reply(200, {"name": f"up_{image.get_filename()}", "subfolder": "", "type": "input"})
-
-        def do_GET(self) -> None:
-            fake.raw.append(self.path.encode())
-            url = urlsplit(self.path)
-            if url.path.startswith("/history/"):
-                fake.history_calls += 1
-                prompt_id = url.path.rsplit("/", 1)[1]
-                done = not fake.never and fake.history_calls > fake.polls
-                return self.reply(200, {prompt_id: fake.entry(prompt_id)} if done else {})
-            if url.path == "/view":
-                fake.views.append({k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()})
-                return self.reply(200, PNG, "image/png")
-            self.reply(404, {"error": "not found"})
-
-    return Handler
 
 
 @pytest.fixture
@@ -104,14 +23,8 @@ def comfy(monkeypatch):
     monkeypatch.setattr(run_workflow, "POLL_SECONDS", 0.01)
     monkeypatch.setenv("VOLC_SECRETKEY", SECRET)  # a runner must never pick up, send or print this
     monkeypatch.setenv("VOLC_ACCESSKEY", "AKLT" + SECRET)
-    fake = FakeComfy()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(fake))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield fake
-    server.shutdown()
-    server.server_close()
+    with serving(FakeComfy()) as fake:
+        yield fake
     assert not any(SECRET.encode() in raw for raw in fake.raw)
 
 

@@ -2,18 +2,18 @@
 
 Core node schemas come from tests/fixtures/core_object_info.json, a subset of what `GET /object_info` of a real
 ComfyUI 0.3.64 (commit a125cd84) returned; ours come from the pack's NODE_CLASS_MAPPINGS. The offline run drives our
-node classes against the stand-in endpoint, with the few core nodes replaced by minimal equivalents below.
+node classes against the stand-in endpoint, with the few core nodes replaced by
+minimal equivalents (scripts/offline_workflow.py).
 """
 from __future__ import annotations
 
-import asyncio
 import copy
-import inspect
 import json
 import re
 from pathlib import Path
 
 import numpy as np
+import offline_workflow
 import pytest
 import torch
 import volc_pack
@@ -267,69 +267,10 @@ def test_the_api_checks_catch_a_broken_prompt():
 
 # --- offline run: our nodes against the stand-in, core nodes replaced by minimal equivalents ------------------------
 
-class Collected(dict):
-    """What the output nodes received, by node id."""
-
-
-def fake_core(collected: Collected) -> dict:
-    def load_image(node_id, image):
-        with Image.open(INPUTS / image) as im:
-            rgb = torch.from_numpy(np.asarray(im.convert("RGB"), np.float32) / 255.0)[None]
-            if "A" in im.getbands():  # ComfyUI's rule: mask = 1 - alpha, else a 64x64 zero mask
-                mask = 1.0 - torch.from_numpy(np.asarray(im.getchannel("A"), np.float32) / 255.0)[None]
-            else:
-                mask = torch.zeros((1, 64, 64))
-        return rgb, mask
-
-    def collect(node_id, **inputs):
-        collected[node_id] = next(iter(inputs.values())) if "filename_prefix" not in inputs else inputs["images"]
-        return ()
-
-    def from_batch(node_id, image, batch_index, length):
-        start = min(image.shape[0] - 1, batch_index)
-        return (image[start:start + length].clone(),)
-
-    def stitch(node_id, image1, direction, match_image_size, spacing_width, spacing_color, image2=None):
-        assert direction in ("right", "down") and spacing_color == "white" and image1.shape == image2.shape
-        axis = 2 if direction == "right" else 1
-        gap_shape = list(image1.shape)
-        gap_shape[axis] = spacing_width
-        return (torch.cat([image1, torch.ones(gap_shape), image2], dim=axis),)
-
-    return {"LoadImage": load_image, "SaveImage": collect, "PreviewImage": collect, "MaskPreview": collect,
-            "PreviewAny": collect, "ImageFromBatch": from_batch, "ImageStitch": stitch}
-
-
-async def execute(prompt: dict, core: dict) -> dict[str, tuple]:
-    """Run every node once, dependencies first, like ComfyUI's executor (without its cache)."""
-    results: dict[str, tuple] = {}
-
-    async def run(node_id: str) -> tuple:
-        if node_id not in results:
-            node = prompt[node_id]
-            kwargs = {}
-            for name, value in node["inputs"].items():
-                kwargs[name] = (await run(value[0]))[value[1]] if isinstance(value, list) else value
-            kind = node["class_type"]
-            if kind in core:
-                results[node_id] = core[kind](node_id, **kwargs)
-            else:
-                cls = volc_pack.NODE_CLASS_MAPPINGS[kind]
-                if "unique_id" in cls.INPUT_TYPES().get("hidden", {}):
-                    kwargs["unique_id"] = node_id
-                out = getattr(cls(), cls.FUNCTION)(**kwargs)
-                results[node_id] = await out if inspect.isawaitable(out) else out
-        return results[node_id]
-
-    for node_id in prompt:
-        await run(node_id)
-    return results
-
-
-def run_offline(name: str) -> tuple[dict, Collected, dict]:
-    collected = Collected()
-    prompt = api(name)
-    return prompt, collected, asyncio.run(execute(prompt, fake_core(collected)))
+def run_offline(name: str) -> tuple[dict, dict, dict]:
+    """(prompt, what each output node received by node id, every node's results by node id)."""
+    prompt, seen = api(name), {}
+    return prompt, seen, offline_workflow.run_offline(prompt, seen)
 
 
 def seeds(report: str) -> list[int]:

@@ -7,14 +7,13 @@ import gc
 import json
 import numpy as np
 import pytest
-import threading
 import traceback
 import warnings
 from PIL import Image
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from volc_pack.utils.api import errors
 from volc_pack.utils.standin import Fault, STANDIN_ACCESS_KEY
+from helpers.fake_comfy import FakeComfy, serving
 from helpers.secrets import (ACCESS_KEY, DEFAULTS, ERASE, ROOT, SECRET_KEY, Secrets, TOKEN, box, check_logs, photo,
                              prepare)
 
@@ -117,49 +116,13 @@ def node_failure(monkeypatch, standin) -> BaseException:
     raise AssertionError("the node should have failed")
 
 
-class FakeComfyUI:
-    """Just enough of ComfyUI's HTTP API for run_workflow.py: upload, queue, history, view."""
-
-    def __init__(self, entry: dict) -> None:
-        self.entry, self.received = entry, []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def reply(self, body: object, kind: str = "application/json") -> None:
-                data = body if isinstance(body, bytes) else json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_POST(self) -> None:
-                outer.received.append(self.path.encode() + self.rfile.read(int(self.headers["Content-Length"])))
-                if self.path == "/upload/image":
-                    return self.reply({"name": "uploaded.png", "subfolder": "", "type": "input"})
-                self.reply({"prompt_id": "p-1", "number": 1, "node_errors": {}})
-
-            def do_GET(self) -> None:
-                outer.received.append(self.path.encode())
-                if self.path.startswith("/history/"):
-                    return self.reply({"p-1": outer.entry})
-                with Image.new("RGB", (8, 8)) as image:
-                    from io import BytesIO
-
-                    buffer = BytesIO()
-                    image.save(buffer, format="PNG")
-                self.reply(buffer.getvalue(), "image/png")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def run_against(entry: dict, tmp_path: Path, run_workflow_module) -> tuple[int, list[bytes]]:
+    """run_workflow.py on the bundled workflow against a fake ComfyUI whose history holds `entry`; (exit code,
+    every request ComfyUI received)."""
+    with serving(FakeComfy(history=entry, polls=0)) as comfy:
+        code = run_workflow_module.main([str(ROOT / "workflows" / "api" / "erase_painted_area.json"), "--server",
+                                         comfy.url, "--out", str(tmp_path / "out")])
+    return code, comfy.raw
 
 
 def comfy_error_entry(exc: BaseException) -> dict:
@@ -201,15 +164,10 @@ def test_run_workflow_prints_node_errors_without_credentials(standin_env, monkey
                       secret_key=SECRET_KEY, token=TOKEN)
     entry = comfy_error_entry(exc)
     secrets.check("what ComfyUI would store in /history", json.dumps(entry))
-    comfy = FakeComfyUI(entry)
-    try:
-        code = run_workflow_module.main([str(ROOT / "workflows" / "api" / "erase_painted_area.json"), "--server",
-                                         comfy.url, "--out", str(tmp_path / "out")])
-    finally:
-        comfy.close()
+    code, received = run_against(entry, tmp_path, run_workflow_module)
     stdout, stderr = capsys.readouterr()
     assert code == 1 and type(exc).__name__ in stderr
-    for where, text in (("stdout", stdout), ("stderr", stderr), *(("request to ComfyUI", r) for r in comfy.received)):
+    for where, text in (("stdout", stdout), ("stderr", stderr), *(("request to ComfyUI", r) for r in received)):
         secrets.check(where, text)
     check_outputs(secrets, tmp_path / "out")
     check_logs(secrets, all_logs)
@@ -222,12 +180,7 @@ def test_run_workflow_saves_a_real_report_without_credentials(good_env, monkeypa
     entry = {"prompt": [], "status": {"status_str": "success", "completed": True, "messages": []},
              "outputs": {"4": {"images": [{"filename": "erased_00001_.png", "subfolder": "", "type": "output"}]},
                          "5": {"text": [report]}}}
-    comfy = FakeComfyUI(entry)
-    try:
-        code = run_workflow_module.main([str(ROOT / "workflows" / "api" / "erase_painted_area.json"), "--server",
-                                         comfy.url, "--out", str(tmp_path / "out")])
-    finally:
-        comfy.close()
+    code, _ = run_against(entry, tmp_path, run_workflow_module)
     stdout, stderr = capsys.readouterr()
     assert code == 0, stderr
     good_env.check("stdout", stdout + stderr)

@@ -103,7 +103,6 @@ class CallResult:
     request_id: str = ""
     attempts: int = 1
     elapsed: float = 0.0
-    from_url: bool = False
     retries: list[str] = field(default_factory=list)   # why each retry happened, e.g. "50429"
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 class VolcError(Exception):
     """Base class: something the user should read. `hint` says what to do about it."""
 
-    retryable = False
-
     def __init__(self, message: str, *, hint: str = "", http_status: int | None = None,
                  code: int | str | None = None, request_id: str | None = None) -> None:
         super().__init__(message)
@@ -53,8 +51,6 @@ class ContentReviewError(VolcError):
 class RateLimitError(VolcError):
     """QPS or concurrency limit (50429/50430); retried with backoff before it reaches the user."""
 
-    retryable = True
-
 
 class GhostFaceError(VolcError):
     """The algorithm produced an "AI ghost face" (201304); a new seed usually avoids it."""
@@ -78,10 +74,6 @@ class ConnectFailedError(NetworkError):
 
 class RequestTimeoutError(NetworkError):
     """No answer in time."""
-
-
-class CancelledError(VolcError):
-    """The user cancelled while a call was in flight."""
 
 
 # --- mapping of the API's answers (reference tables in the README) ---------------------------------------------

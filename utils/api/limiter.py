@@ -32,6 +32,7 @@ class ProcessLimiter:
         return self._active
 
     def set_limit(self, limit: int) -> None:
+        """The batch CLI's --concurrency and its rate-limit backoff (AIMD) move the bound while calls run."""
         with self._lock:
             self._limit = max(1, int(limit))
         self._wake()

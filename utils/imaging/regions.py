@@ -94,10 +94,6 @@ class FitPlan:
     pad_x: int
     pad_y: int
 
-    @property
-    def is_identity(self) -> bool:
-        return (self.scaled_w, self.scaled_h, self.pad_x, self.pad_y) == (self.src_w, self.src_h, 0, 0)
-
 
 def plan_fit(width: int, height: int, min_side: int = MIN_SIDE, max_side: int = MAX_SIDE) -> FitPlan:
     """Scale (aspect kept) so the long side <= max_side and the short side >= min_side, scaling no more than needed.

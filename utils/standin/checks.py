@@ -34,7 +34,6 @@ QUALITIES = ("H", "M", "L")
 LOGO_RANGES: dict[str, tuple[type, float, float]] = {
     "position": (int, 0, 3), "language": (int, 0, 1), "opacity": (float, 0.0, 1.0),
 }
-SALIENCY_ONLY_MASK = (0, 1, 2, 3, 4)
 
 
 class ApiError(Exception):
