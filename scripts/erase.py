@@ -79,9 +79,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def node_kwargs(args: argparse.Namespace) -> dict:
+    """The node's widget values (labels, as ComfyUI sends them), already typed by argparse."""
+    return {name: getattr(args, name) for name in specs.ERASE}
+
+
 def settings_from_args(args: argparse.Namespace):
-    """The node's widget values (already typed by argparse) as the pipeline's settings."""
-    value = {name: getattr(args, name) for name in specs.ERASE}
+    """The widget values as the pipeline's settings, mapped as the node maps them."""
+    value = node_kwargs(args)
     options = client_module.InpaintOptions(**{name: value[name] for name in (
         "steps", "strength", "scale", "seed", "dilate_size", "quality", "return_url")})
     return erase_module.EraseSettings(

@@ -75,14 +75,17 @@ def test_without_concurrency_the_process_wide_bound_applies(standin_env, tmp_pat
 
 
 def test_sustained_rate_limits_lower_the_concurrency_and_successes_raise_it_again(standin_env, tmp_path, capsys):
-    photos, masks = photo_folder(tmp_path, 12)
-    standin_env.inject(Fault("error", code=50429, times=4))  # the first four calls are throttled, then retried
+    photos, masks = photo_folder(tmp_path, 16)
+    # The first four calls are throttled (the client retries them after its backoff); every later call takes
+    # 0.3 s, so successes keep coming after the last throttled image has been counted.
+    standin_env.inject(Fault("error", code=50429, times=4), Fault("latency", seconds=0.3, times=16))
     assert cli.main([str(photos), "--mask", str(masks), "--out", str(tmp_path / "out"), "--concurrency", "4"]) == 0
     out = capsys.readouterr().out
-    lowest = re.search(r"concurrency lowered \d+ time\(s\), to (\d+) at the lowest; ended at (\d+) of 4", out)
-    assert lowest, out
-    assert int(lowest.group(1)) < 4 and int(lowest.group(2)) == 4
-    assert len(outputs(tmp_path / "out")) == 12 and standin_env.count("i2i_inpainting") == 16
+    moves = re.search(r"concurrency lowered \d+ time\(s\), to (\d+) at the lowest; ended at (\d+) of 4", out)
+    assert moves, out
+    lowest, ended = int(moves.group(1)), int(moves.group(2))
+    assert lowest < 4 and ended > lowest
+    assert len(outputs(tmp_path / "out")) == 16 and standin_env.count("i2i_inpainting") == 20
 
 
 def test_aimd_halves_on_sustained_throttling_and_adds_one_per_window_of_successes():
