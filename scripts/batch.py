@@ -61,6 +61,10 @@ def _flatten(items: list[dict[str, Any]]) -> dict[str, Any]:
             "retries": [r for v in variants for r in v.get("retries", [])]}
 
 
+def _as_uint8(images) -> list[np.ndarray]:
+    return [codec.to_uint8(image) for image in images]
+
+
 class BatchRunner:
     def __init__(self, jobs: list[Job], erase: EraseFn, report: ReportFile, *, concurrency: int,
                  overwrite: bool = False, keep_originals: bool = False, aimd: Aimd | None = None,
@@ -75,6 +79,8 @@ class BatchRunner:
         self._interrupts = 0
         self._busy: set[int] = set()
         self._workers: list[asyncio.Task] = []
+        self._writes: set[asyncio.Task] = set()
+        self._write_slots = asyncio.Semaphore(self.concurrency)
         self.progress: Progress | None = None
 
     # --- the run ---
@@ -91,6 +97,7 @@ class BatchRunner:
             self._workers = [asyncio.ensure_future(self._worker(n, pending))
                              for n in range(min(self.concurrency, len(todo)))]
             results = await asyncio.gather(*self._workers, return_exceptions=True)
+            await asyncio.gather(*list(self._writes), return_exceptions=True)
         finally:
             restore()
             self.progress.close()
@@ -117,14 +124,16 @@ class BatchRunner:
             try:
                 await self._one(job)
             except Fatal as exc:
-                self.outcome.fatal = str(exc)
-                self._stop("")
-                for worker in self._workers:
-                    if worker is not asyncio.current_task():
-                        worker.cancel()
-                return
+                return self._fatal(str(exc))
             finally:
                 self._busy.discard(n)
+
+    def _fatal(self, message: str) -> None:
+        self.outcome.fatal = self.outcome.fatal or message
+        self._stop("")
+        for task in self._workers:  # results already back are still written
+            if task is not asyncio.current_task():
+                task.cancel()
 
     async def _one(self, job: Job) -> None:
         started = time.monotonic()
@@ -145,26 +154,41 @@ class BatchRunner:
             if not self.keep_originals:
                 return self._record(job, "failed", started, error=str(exc), **detail)
             # --on-item-error "return original": the user asked for the original in place of a failed image.
-            await self._write([image[0]] * len(job.outputs), job)
+            rgbs = await asyncio.to_thread(_as_uint8, [image[0]] * len(job.outputs))
+            del image, mask
             items = [{"index": 0, "status": "partial", "variants": [
                 {"status": "original", "error": str(exc), "error_type": type(exc).__name__}] * len(job.outputs)}]
-            return self._record(job, "original", started, error=str(exc), items=items, **detail)
+            return await self._hand_off(rgbs, job, started, "original", error=str(exc), items=items, **detail)
         del image, mask
         items = result.reports
+        rgbs = await asyncio.to_thread(_as_uint8, result.images)
+        del result  # the float results: only the uint8 copies wait to be written
         self._observe([throttled(v.get("retries", [])) for item in items for v in item.get("variants") or [] if v])
-        await self._write(result.images, job)
         status = {"ok": "ok", "partial": "partial"}.get(items[0].get("status"), "empty_mask")
         error = "; ".join(v["error"] for v in items[0].get("variants") or [] if v and v.get("error")) or None
-        self._record(job, status, started, error=error, items=items, **_flatten(items))
+        await self._hand_off(rgbs, job, started, status, error=error, items=items, **_flatten(items))
 
-    async def _write(self, images, job: Job) -> None:
+    async def _hand_off(self, rgbs: list[np.ndarray], job: Job, started: float, status: str, **fields: Any) -> None:
+        """Give the results to a writer and return, so this slot starts its next image while the PNGs encode;
+        at most `concurrency` images' results (uint8, a quarter of the float image) wait to be written."""
+        await self._write_slots.acquire()
+        task = asyncio.ensure_future(self._write(rgbs, job, started, status, fields))
+        self._writes.add(task)
+        task.add_done_callback(self._written)
+
+    def _written(self, task: asyncio.Task) -> None:
+        self._writes.discard(task)
+        self._write_slots.release()
+
+    async def _write(self, rgbs: list[np.ndarray], job: Job, started: float, status: str, fields: dict) -> None:
         def write() -> None:
-            for rgb, target in zip(images, job.outputs, strict=True):
-                save_png(codec.to_uint8(rgb), target)
+            for rgb, target in zip(rgbs, job.outputs, strict=True):
+                save_png(rgb, target)
         try:
             await asyncio.to_thread(write)
         except OSError as exc:  # disk full, permissions: every later image would fail the same way
-            raise Fatal(f"cannot write {exc.filename or job.outputs[0]}: {exc.strerror or exc}.") from None
+            return self._fatal(f"cannot write {exc.filename or job.outputs[0]}: {exc.strerror or exc}.")
+        self._record(job, status, started, **fields)
 
     # --- bookkeeping ---
     def _record(self, job: Job, status: str, started: float, **fields: Any) -> None:
@@ -195,7 +219,7 @@ class BatchRunner:
         self._stopping = True
         self.outcome.stopped = self.outcome.stopped or why
         if why:
-            self.progress.note(f"{why}; finishing the {len(self._busy)} in flight")
+            self.progress.note(f"{why}; finishing the {self._in_flight()} in flight")
 
     # --- Ctrl-C ---
     def interrupt(self) -> None:
@@ -203,12 +227,15 @@ class BatchRunner:
         self.outcome.interrupted = True
         if self._interrupts == 1:
             self._stopping = True
-            self.progress.note(f"\ninterrupted: finishing the {len(self._busy)} image(s) in flight and writing "
+            self.progress.note(f"\ninterrupted: finishing the {self._in_flight()} image(s) in flight and writing "
                                "them; press Ctrl-C again to abandon them")
             return
-        self.outcome.abandoned = len(self._busy)
-        for worker in self._workers:
-            worker.cancel()
+        self.outcome.abandoned = self._in_flight()
+        for task in [*self._workers, *self._writes]:
+            task.cancel()
+
+    def _in_flight(self) -> int:
+        return len(self._busy) + len(self._writes)
 
     def _catch_ctrl_c(self, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
         if threading.current_thread() is not threading.main_thread():
