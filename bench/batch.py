@@ -31,7 +31,7 @@ DISTINCT = 8
 
 FULL = {"main": {"images": 1000, "size": (640, 480), "latency": 0.5, "concurrency": 8}, "small": 100,
         "judged": {"images": 120, "size": (1024, 768), "latency": 2.0, "concurrency": 8}, "judged_small": 24}
-QUICK = {"main": {"images": 48, "size": (320, 240), "latency": 0.1, "concurrency": 8}, "small": 12,
+QUICK = {"main": {"images": 32, "size": (256, 192), "latency": 0.1, "concurrency": 8}, "small": 8,
          "judged": None, "judged_small": None}
 
 
