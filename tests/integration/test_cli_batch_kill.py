@@ -59,12 +59,18 @@ def test_a_run_killed_halfway_leaves_complete_files_and_the_rerun_calls_once_per
     assert len(outputs(out)) == 16 and all(complete(p) for p in outputs(out))
 
 
-def test_ctrl_c_finishes_and_writes_the_images_in_flight_then_exits_130(standin, tmp_path):
-    photos, masks = photo_folder(tmp_path, 8)
+def two_in_flight(standin, tmp_path, images: int, latency: float) -> tuple[subprocess.Popen, object]:
+    """The CLI on `images` photos, 2 at a time, each call held `latency` s; returns once two calls are in flight."""
+    photos, masks = photo_folder(tmp_path, images)
     out = tmp_path / "out"
-    standin.inject(Fault("latency", seconds=1.0, times=8))
+    standin.inject(Fault("latency", seconds=latency, times=images))
     proc = start_cli([photos, "--mask", masks, "--out", out, "--concurrency", "2"], standin)
     wait_for(lambda: standin.count("i2i_inpainting") >= 2, "two calls in flight", proc)
+    return proc, out
+
+
+def test_ctrl_c_finishes_and_writes_the_images_in_flight_then_exits_130(standin, tmp_path):
+    proc, out = two_in_flight(standin, tmp_path, 8, 1.0)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
@@ -76,11 +82,7 @@ def test_ctrl_c_finishes_and_writes_the_images_in_flight_then_exits_130(standin,
 
 
 def test_a_second_ctrl_c_abandons_the_images_in_flight(standin, tmp_path):
-    photos, masks = photo_folder(tmp_path, 4)
-    out = tmp_path / "out"
-    standin.inject(Fault("latency", seconds=30, times=4))
-    proc = start_cli([photos, "--mask", masks, "--out", out, "--concurrency", "2"], standin)
-    wait_for(lambda: standin.count("i2i_inpainting") >= 2, "two calls in flight", proc)
+    proc, out = two_in_flight(standin, tmp_path, 4, 30.0)
     proc.send_signal(signal.SIGINT)
     first = proc.stdout.readline()
     while first and "interrupted" not in first:  # the first Ctrl-C has been handled: now the second
