@@ -4,8 +4,41 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
+
+from ..utils.api.credential_store import default_store_path
 
 log = logging.getLogger(__name__)
+
+
+def credentials_store_path() -> Path | None:
+    """Where Settings > Volcengine keeps the key pair (`<ComfyUI user dir>/volcengine/credentials.json`); None
+    outside ComfyUI. The nodes and the settings routes both ask here, so they read and write the same file."""
+    try:
+        import folder_paths
+    except ImportError:
+        return None
+    user_directory = getattr(folder_paths, "get_user_directory", None)
+    return default_store_path(user_directory()) if user_directory is not None else None
+
+
+def listen_addresses() -> str | None:
+    """ComfyUI's --listen value (comma-separated addresses), None when it cannot be read."""
+    try:
+        from comfy.cli_args import args
+    except ImportError:
+        return None
+    listen = getattr(args, "listen", None)
+    return listen if isinstance(listen, str) else None
+
+
+def prompt_server():
+    """ComfyUI's running PromptServer (its `routes` table, its on-prompt hooks), None outside ComfyUI."""
+    try:
+        from server import PromptServer
+    except ImportError:
+        return None
+    return getattr(PromptServer, "instance", None)
 
 
 def cancel_check() -> Callable[[], None] | None:

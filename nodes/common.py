@@ -6,16 +6,27 @@ import torch
 from . import comfy_bridge
 from ..utils.api.client import ClientConfig, VisualClient
 from ..utils.api.errors import InputError
-from ..utils.specs import TIMEOUT
+from ..utils.specs import TIMEOUT, widgets
 from ..utils.validate import number
 
 TIMEOUT_MIN, TIMEOUT_MAX = TIMEOUT.min, TIMEOUT.max  # module names, so tests can shorten the wait
+HIDDEN = {"unique_id": "UNIQUE_ID"}  # for the progress bar and status text
+
+
+def segmentation_inputs(table, optional: dict | None = None) -> dict:
+    """INPUT_TYPES of a segmentation node: the image, the node's widgets, its optional inputs."""
+    types = {"required": {"image": ("IMAGE", {"tooltip": "The picture(s) to segment; each image of a batch gets its "
+                                                         "own mask."}), **widgets(table)}}
+    if optional:
+        types["optional"] = optional
+    return {**types, "hidden": dict(HIDDEN)}
 
 
 def make_client(timeout) -> VisualClient:
     """A client whose waits end when the user presses cancel in ComfyUI."""
     timeout = number("timeout", timeout, TIMEOUT_MIN, TIMEOUT_MAX)
-    return VisualClient(config=ClientConfig(read_timeout=float(timeout)), cancel_check=comfy_bridge.cancel_check())
+    return VisualClient(config=ClientConfig(read_timeout=float(timeout)), cancel_check=comfy_bridge.cancel_check(),
+                        credentials_file=comfy_bridge.credentials_store_path())
 
 
 def to_numpy(tensor: torch.Tensor, name: str):

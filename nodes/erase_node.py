@@ -7,6 +7,7 @@ import torch
 
 from . import comfy_bridge
 from .common import make_client, to_numpy
+from .prompt_check import HIDDEN_INPUT, RefusesInvalidInputs, refuse
 from ..utils.api.client import InpaintOptions, LogoInfo
 from ..utils.api.errors import InputError
 from ..utils.erase import EraseSettings, erase_batch
@@ -22,7 +23,7 @@ def _real(value):
     return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-class VolcengineInpaintErase:
+class VolcengineInpaintErase(RefusesInvalidInputs):
     DESCRIPTION = (
         "Erase what the mask covers with Volcengine Inpainting (涂抹消除), at the image's full resolution. "
         "Only a crop around the mask is sent, the result is pasted back so every pixel outside the (dilated, "
@@ -52,7 +53,7 @@ class VolcengineInpaintErase:
                 "logo_info": ("VOLC_LOGO_INFO", {"tooltip": "Watermark settings from a Volcengine Logo Info node; "
                                                             "unconnected = no watermark."}),
             },
-            "hidden": {"unique_id": "UNIQUE_ID"},
+            "hidden": {"unique_id": "UNIQUE_ID", **HIDDEN_INPUT},
         }
 
     @classmethod
@@ -62,17 +63,20 @@ class VolcengineInpaintErase:
 
     async def erase(self, image, mask, seed, variants, steps, strength, scale, dilate_size, quality, return_url,
                     mask_grow, feather, crop_to_mask, context, paste_back, ghost_face_retries, on_ghost_face,
-                    on_item_error, on_empty_mask, timeout, logo_info=None, unique_id=None):
+                    on_item_error, on_empty_mask, timeout, logo_info=None, unique_id=None, invalid_inputs=None):
+        refuse(invalid_inputs)
         if logo_info is not None and not isinstance(logo_info, LogoInfo):
             raise InputError("logo_info is not from a Volcengine Logo Info node.", hint="Connect that node or nothing.")
         fallbacks = {name: ERASE[name].parse(value) for name, value in [
             ("on_ghost_face", on_ghost_face), ("on_item_error", on_item_error), ("on_empty_mask", on_empty_mask)]}
+        flags = {name: ERASE[name].check(value) for name, value in [
+            ("return_url", return_url), ("crop_to_mask", crop_to_mask), ("paste_back", paste_back)]}
         options = InpaintOptions(steps=_whole(steps), strength=_real(strength), scale=_real(scale), seed=_whole(seed),
-                                 dilate_size=_whole(dilate_size), quality=quality, return_url=bool(return_url),
+                                 dilate_size=_whole(dilate_size), quality=quality, return_url=flags["return_url"],
                                  logo_info=logo_info)
         settings = EraseSettings(options=options, variants=_whole(variants), mask_grow=_whole(mask_grow),
-                                 feather=_whole(feather), crop=bool(crop_to_mask), context=_real(context),
-                                 paste_back=bool(paste_back), ghost_retries=_whole(ghost_face_retries),
+                                 feather=_whole(feather), crop=flags["crop_to_mask"], context=_real(context),
+                                 paste_back=flags["paste_back"], ghost_retries=_whole(ghost_face_retries),
                                  **fallbacks)
         client = make_client(timeout)
         result = await erase_batch(to_numpy(image, "image"), to_numpy(mask, "mask"), settings, client,

@@ -31,7 +31,7 @@ errors = importlib.import_module(f"{PACK}.utils.api.errors")
 
 # Errors every further image would meet too (the key, the account's permissions): stop at the first.
 FATAL = (errors.GatewayAuthError, errors.CredentialsError)
-EraseFn = Callable[[np.ndarray, np.ndarray], Awaitable[Any]]
+EraseFn = Callable[[np.ndarray, np.ndarray, dict], Awaitable[Any]]  # (image, mask, extra report fields)
 
 
 class Fatal(Exception):
@@ -144,13 +144,14 @@ class BatchRunner:
         except Exception as exc:  # noqa: BLE001 - any unreadable file is that image's failure, not the batch's
             return self._record(job, "failed", started, error=f"cannot read {job.image.name} or its mask: "
                                 f"{type(exc).__name__}: {exc}")
+        extra: dict[str, Any] = {}
         try:
-            result = await self.erase(image, mask)
+            result = await self.erase(image, mask, extra)
         except FATAL as exc:
             raise Fatal(str(exc)) from None
         except errors.VolcError as exc:
             self._observe([throttled(exc.retries, exc.code)])
-            detail = {"request_ids": [exc.request_id] if exc.request_id else [], "retries": exc.retries}
+            detail = {"request_ids": [exc.request_id] if exc.request_id else [], "retries": exc.retries, **extra}
             if not self.keep_originals:
                 return self._record(job, "failed", started, error=str(exc), **detail)
             # --on-item-error "return original": the user asked for the original in place of a failed image.
@@ -166,7 +167,7 @@ class BatchRunner:
         self._observe([throttled(v.get("retries", [])) for item in items for v in item.get("variants") or [] if v])
         status = {"ok": "ok", "partial": "partial"}.get(items[0].get("status"), "empty_mask")
         error = "; ".join(v["error"] for v in items[0].get("variants") or [] if v and v.get("error")) or None
-        await self._hand_off(rgbs, job, started, status, error=error, items=items, **_flatten(items))
+        await self._hand_off(rgbs, job, started, status, error=error, items=items, **_flatten(items), **extra)
 
     async def _hand_off(self, rgbs: list[np.ndarray], job: Job, started: float, status: str, **fields: Any) -> None:
         """Give the results to a writer and return, so this slot starts its next image while the PNGs encode;

@@ -8,7 +8,10 @@ erase; one --mask serves every image, one per image pairs in order, and a mask f
 erase), else it is reported and skipped. Results go to DIR as <name>_v<k>.png, each written as soon as it is done;
 report.jsonl gets one line per image and report.json this run's lines as a list. Re-running skips images whose
 outputs exist (--overwrite redoes them). Exit 0 when every image is done, 1 with one message otherwise, 130 after
-Ctrl-C. Honours VOLC_VISUAL_ENDPOINT, VOLC_ACCESSKEY, VOLC_SECRETKEY; --stand-in runs against the local stand-in.
+Ctrl-C. --snap-to-objects first turns each mask into the complete objects it touches (entity segmentation, as the
+Entity Mask node with select = hint), so a rough stroke is enough; --add-logo and the --logo-* options add the
+service's watermark. Honours VOLC_VISUAL_ENDPOINT, VOLC_ACCESSKEY, VOLC_SECRETKEY; --stand-in runs against the local
+stand-in.
 """
 from __future__ import annotations
 
@@ -32,11 +35,13 @@ erase_module = importlib.import_module(f"{PACK}.utils.erase")
 errors = importlib.import_module(f"{PACK}.utils.api.errors")
 limiter_module = importlib.import_module(f"{PACK}.utils.api.limiter")
 specs = importlib.import_module(f"{PACK}.utils.specs")
+validate = importlib.import_module(f"{PACK}.utils.validate")
+entities = importlib.import_module(f"{PACK}.utils.entities")
 
 
 def _add_option(parser, spec) -> None:
     """One node widget as an option: same name (dashes), default, range and choices as in ComfyUI."""
-    flag = "--" + spec.name.replace("_", "-")
+    flag = spec.cli_flag or "--" + spec.name.replace("_", "-")
     if spec.type == "BOOLEAN":  # a switch that changes the node's default
         flag = spec.cli_flag or (f"--no-{flag[2:]}" if spec.default else flag)
         action = "store_false" if spec.default else "store_true"
@@ -44,8 +49,9 @@ def _add_option(parser, spec) -> None:
         return
     kind = {"INT": int, "FLOAT": float}.get(spec.type)
     limits = f"{spec.min}..{spec.max}, " if kind else ""
+    shown = "empty" if spec.default == "" else spec.default
     parser.add_argument(flag, dest=spec.name, type=kind, choices=spec.labels or None, default=spec.default,
-                        help=f"{spec.cli_help or spec.tooltip} ({limits}default {spec.default})")
+                        help=f"{spec.cli_help or spec.tooltip} ({limits}default {shown})")
 
 
 def add_batch_options(p: argparse.ArgumentParser) -> None:
@@ -68,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     widgets = p.add_argument_group("erase options (the node's widgets)")
     for spec in specs.ERASE.values():
         _add_option(widgets, spec)
+    logo = p.add_argument_group("watermark (the Volcengine Logo Info node)")
+    for spec in specs.LOGO_INFO.values():
+        _add_option(logo, spec)
+    p.add_argument("--snap-to-objects", action="store_true",
+                   help="the mask becomes the complete objects it touches (one entity segmentation call per image)")
     return p
 
 
@@ -84,11 +95,21 @@ def node_kwargs(args: argparse.Namespace) -> dict:
     return {name: getattr(args, name) for name in specs.ERASE}
 
 
+def logo_info(args: argparse.Namespace):
+    """The watermark settings, checked as the Logo Info node checks them; None without --add-logo."""
+    if not args.add_logo:
+        return None
+    spec = specs.LOGO_INFO
+    content = validate.text("logo_text_content", args.logo_text_content, limit=specs.LOGO_TEXT_LIMIT)
+    return client_module.LogoInfo(True, spec["position"].parse(args.position), spec["language"].parse(args.language),
+                                  float(spec["opacity"].check(args.opacity)), content)
+
+
 def settings_from_args(args: argparse.Namespace):
     """The widget values as the pipeline's settings, mapped as the node maps them."""
     value = node_kwargs(args)
     options = client_module.InpaintOptions(**{name: value[name] for name in (
-        "steps", "strength", "scale", "seed", "dilate_size", "quality", "return_url")})
+        "steps", "strength", "scale", "seed", "dilate_size", "quality", "return_url")}, logo_info=logo_info(args))
     return erase_module.EraseSettings(
         options=options, variants=value["variants"], mask_grow=value["mask_grow"], feather=value["feather"],
         crop=value["crop_to_mask"], context=value["context"], paste_back=value["paste_back"],
@@ -110,7 +131,14 @@ async def run(args: argparse.Namespace, runner_options: dict | None = None) -> i
     limiter.set_limit(ceiling)  # the process-wide bound: --concurrency raises (or lowers) it
     aimd = Aimd(ceiling, limiter.set_limit)
     report = ReportFile(args.out)
-    runner = BatchRunner(jobs, lambda image, mask: erase_module.erase_batch(image, mask, settings, client), report,
+
+    async def erase(image, mask, extra: dict):
+        if args.snap_to_objects:  # the rough mask becomes the objects it touches; the report line says which
+            snapped = await entities.entity_masks(image, client, entities.EntitySettings(), mask)
+            mask, extra["snap"] = snapped.masks, snapped.reports[0]
+        return await erase_module.erase_batch(image, mask, settings, client)
+
+    runner = BatchRunner(jobs, erase, report,
                          concurrency=ceiling, overwrite=args.overwrite, aimd=aimd,
                          keep_originals=settings.on_item_error == "original", **(runner_options or {}))
     try:

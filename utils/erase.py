@@ -16,12 +16,18 @@ import numpy as np
 
 from .api.client import InpaintOptions, VisualClient
 from .imaging.codec import decode_image, encode_image, encode_mask, resize_rgb, sanitize_into, to_uint8
+from .imaging import logo as watermark
+from .imaging.seam import colour_drift, drift_band
+from .imaging.sizing import check_result_size, snap_fit
 from .api.errors import InputError, ServiceError, VolcError
 from .api.errors import NEW_SEED_CODES
 from .batch import check_images, gather_all
 from .specs import ERASE, MAX_SEED
 from .imaging.masks import align_masks, binarize, grow, is_empty, paste_weights
-from .imaging.regions import Box, FitPlan, apply_fit, apply_fit_mask, context_box, paste_back, plan_fit, undo_fit
+from .imaging.regions import Box, FitPlan, apply_fit, apply_fit_mask, context_box, mask_bbox, paste_back, undo_fit
+
+DRIFT_ALLOWANCE = 6  # sent px beyond dilation + feather where a model may still have changed a little
+
 
 @dataclass(frozen=True)
 class EraseSettings:
@@ -47,7 +53,8 @@ class EraseSettings:
             if not isinstance(value, int):  # 7.0 would reach the API as 7.0, which it rejects; nodes convert
                 raise InputError(f"{name} is {value!r}, not a whole number.", hint=f"Set {name} to a whole number.")
         for name, value in [("strength", o.strength), ("scale", o.scale), ("context", self.context),
-                            ("quality", o.quality)]:
+                            ("quality", o.quality), ("return_url", o.return_url), ("crop_to_mask", self.crop),
+                            ("paste_back", self.paste_back)]:
             ERASE[name].check(value)
         ERASE["on_ghost_face"].check_value(self.on_ghost_face)
         ERASE["on_item_error"].check_value(self.on_item_error)
@@ -66,6 +73,8 @@ class Prepared:
     dilate: int                   # the service's dilation in source pixels
     report: dict[str, Any]
     weights: np.ndarray | None = None  # computed by _weights while the calls are in flight
+    band: np.ndarray | None = None     # where the result's colour drift is measured (seam.py), ditto
+    mark: watermark.Probe | None = None  # where to look for the watermark, when one was asked for
 
 
 @dataclass
@@ -81,48 +90,81 @@ def variant_seeds(seed: int, variants: int) -> list[int]:
     return [(seed + v) % (MAX_SEED + 1) for v in range(variants)]
 
 
+def _mark_corner(settings: EraseSettings) -> int | None:
+    """The watermark's corner when a visible one was asked for."""
+    logo = settings.options.logo_info
+    return logo.position if logo is not None and logo.add_logo and logo.opacity > 0 else None
+
+
+def _place(wanted: np.ndarray, settings: EraseSettings, corner: int | None) -> tuple[Box, FitPlan, float]:
+    """The crop to send, how it is fitted (sides multiples of 64), and source pixels per sent pixel."""
+    height, width = wanted.shape
+    dilate, scale, full, bbox = settings.options.dilate_size, 1.0, Box(0, 0, width, height), mask_bbox(wanted)
+    for _ in range(2):  # the service dilates in sent pixels: the margin grows with the downscale factor
+        margin = math.ceil((dilate + settings.feather) * scale) + 2
+        box, need = full, full
+        if settings.crop:
+            box, need = context_box(wanted, settings.context, margin), bbox.pad(margin, width, height)
+        if corner is not None:  # the service stamps the mark into the sent corner: make that the image's corner
+            box, need = (watermark.reach_corner(b, corner, width, height) for b in (box, need))
+        box, plan = snap_fit(box, need, width, height, watermark.on_right_bottom(corner) if corner is not None
+                             else (False, False))
+        scale = max(1.0, box.width / plan.scaled_w, box.height / plan.scaled_h)
+    return box, plan, scale
+
+
 def _prepare(index: int, image: np.ndarray, mask: np.ndarray, settings: EraseSettings) -> Prepared | None:
     height, width = image.shape[:2]
     wanted = grow(binarize(mask), settings.mask_grow) if settings.mask_grow else binarize(mask)
     report: dict[str, Any] = {"index": index, "size": [width, height]}
     if is_empty(wanted):
         return None
-    dilate, scale = settings.options.dilate_size, 1.0
-    for _ in range(2):  # the service dilates in sent pixels: the margin grows with the downscale factor
-        margin = math.ceil((dilate + settings.feather) * scale) + 2
-        box = context_box(wanted, settings.context, margin) if settings.crop else Box(0, 0, width, height)
-        plan = plan_fit(box.width, box.height)
-        scale = max(1.0, box.width / plan.scaled_w)
+    corner = _mark_corner(settings)
+    box, plan, scale = _place(wanted, settings, corner)
     region = wanted[box.slices]
-    sent = encode_image(apply_fit(to_uint8(image[box.slices]), plan))
+    picture, sent_mask = apply_fit(to_uint8(image[box.slices]), plan), apply_fit_mask(region, plan)
+    sent = encode_image(picture)
     report.update(region=[box.x0, box.y0, box.x1, box.y1], sent_size=[plan.send_w, plan.send_h],
                   sent_bytes=len(sent.data), format=sent.format, quality=sent.quality)
-    return Prepared(index, box, plan, sent.data, encode_mask(apply_fit_mask(region, plan)), region,
-                    math.ceil(dilate * scale), report)
+    mark = None
+    if corner is not None and settings.paste_back:
+        radius = settings.options.dilate_size + math.ceil(settings.feather / scale) + DRIFT_ALLOWANCE
+        mark = watermark.probe(picture, sent_mask, corner, radius)
+    return Prepared(index, box, plan, sent.data, encode_mask(sent_mask), region,
+                    math.ceil(settings.options.dilate_size * scale), report, mark=mark)
 
 
-def _weights(prep: Prepared, settings: EraseSettings) -> np.ndarray:
-    """Paste-back weights: only needed once a result is back, so they are computed while the calls are in flight."""
+def _weights(prep: Prepared, settings: EraseSettings) -> None:
+    """Paste-back weights and the colour-drift band: only needed once a result is back, so they are computed
+    while the calls are in flight."""
     if settings.paste_back:
-        return paste_weights(prep.region, prep.dilate, settings.feather)
-    return np.ones(prep.region.shape, np.float32)
+        prep.weights = paste_weights(prep.region, prep.dilate, settings.feather)
+        prep.band = drift_band(prep.region, prep.weights, prep.dilate, settings.feather)
+    else:
+        prep.weights = np.ones(prep.region.shape, np.float32)
 
 
-def _finish(prep: Prepared, original: np.ndarray, jpeg: bytes, out: np.ndarray) -> None:
+def _finish(prep: Prepared, original: np.ndarray, jpeg: bytes, out: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Paste one result into `out`; returns the weights used and notes for the report."""
     try:
         result = decode_image(jpeg)
     except ValueError:
         raise ServiceError("The service's result image could not be decoded.", hint="Run again.") from None
     got_h, got_w = result.shape[:2]
-    plan = prep.plan
-    if (got_w, got_h) != (plan.send_w, plan.send_h):
-        # Tolerate a rescaled answer of the same shape; anything else would paste a wrong picture.
-        if abs(got_w / got_h - plan.send_w / plan.send_h) > 0.01:
-            raise ServiceError(f"The service returned a {got_w}x{got_h} image for a {plan.send_w}x{plan.send_h} "
-                               "request.", hint="Run again; report it if it persists.")
+    plan, notes = prep.plan, []
+    note = check_result_size(got_w, got_h, plan.send_w, plan.send_h)
+    if note is not None:
         prep.report["resized_result_from"] = [got_w, got_h]
+        notes.append(note)
         result = resize_rgb(result, plan.send_w, plan.send_h)
-    paste_back(original, undo_fit(result, plan), prep.box, prep.weights, out=out)
+    back = undo_fit(result, plan)
+    drift = colour_drift(back, original[prep.box.slices], prep.band)
+    weights = prep.weights
+    if prep.mark is not None:
+        weights, note = watermark.keep_mark(result, prep.mark, drift, plan, prep.box, weights)
+        notes.append(note)
+    paste_back(original, back, prep.box, weights, out=out, drift=drift)
+    return weights, notes
 
 
 async def _call_variant(client: VisualClient, prep: Prepared, seed: int, settings: EraseSettings,
@@ -149,6 +191,8 @@ async def _call_variant(client: VisualClient, prep: Prepared, seed: int, setting
         entry["request_ids"].append(result.request_id)
         entry["retries"] += result.retries
         entry.update(status="ok", seed=current, seconds=round(time.monotonic() - started, 3))
+        if result.urls:  # asked for with return_url: the user wants to see them
+            entry["urls"] = result.urls
         return result.data, entry
     raise AssertionError("unreachable")
 
@@ -215,14 +259,17 @@ class _BatchRun:
         slot = prep.index * self.variants + v
         try:
             data, entry = await _call_variant(self.client, prep, seed, self.settings, self.variants)
-            prep.weights = await asyncio.shield(weights)
+            await asyncio.shield(weights)
             try:
                 async with self.finishing:
-                    await asyncio.to_thread(_finish, prep, self.images[prep.index], data, self.out[slot])
+                    used, notes = await asyncio.to_thread(_finish, prep, self.images[prep.index], data,
+                                                          self.out[slot])
             except VolcError as exc:
                 entry.update(status="failed", error=str(exc), error_type=type(exc).__name__)
                 raise _Failed(exc, entry) from None
-            self.out_masks[slot][prep.box.slices] = prep.weights
+            if notes:
+                entry["notes"] = notes
+            self.out_masks[slot][prep.box.slices] = used
             self.succeeded += 1
         except _Failed as failed:
             entry = failed.entry

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from .api.client import VisualClient
-from .imaging.codec import encode_image, to_uint8
+from .imaging.codec import SEGMENT_MAX_BYTES, encode_image, to_uint8
 from .api.errors import ServiceError
 from .imaging.masks import grow
 from .batch import check_images, gather_all
@@ -20,7 +20,9 @@ from .specs import SUBJECT_MASK
 from .imaging.regions import apply_fit, plan_fit, undo_fit
 
 SALIENCY_MIN_SIDE, SALIENCY_MAX_SIDE = 128, 4096
-SALIENCY_MAX_BYTES = int(4.7 * 1024 * 1024 * 3 / 4)  # the 4.7 MB limit is on the base64 text
+SALIENCY_MAX_BYTES = SEGMENT_MAX_BYTES  # base64 text <= 4,700,000 characters, the strictest reading of "4.7Mb"
+MASK_ASPECT_TOLERANCE = 0.10   # a service rounding sides (to multiples of 8 or 64) changes the aspect a little
+MASK_MIN_SCALE = 0.25
 
 
 def decode_mask(data: bytes) -> np.ndarray:
@@ -36,6 +38,18 @@ def decode_mask(data: bytes) -> np.ndarray:
                            hint="Run again.") from None
 
 
+def check_mask_shape(shape: tuple[int, ...], sent_w: int, sent_h: int, request_id: str = "") -> None:
+    """A mask of another size is scaled to the sent one only when it plausibly is the same picture: the aspect
+    within MASK_ASPECT_TOLERANCE and each side at least MASK_MIN_SCALE of the sent side. A 1x1 mask is an error,
+    not a stretched mask."""
+    height, width = shape[:2]
+    aspect = (width / height) / (sent_w / sent_h)
+    if abs(aspect - 1) > MASK_ASPECT_TOLERANCE or width < sent_w * MASK_MIN_SCALE or height < sent_h * MASK_MIN_SCALE:
+        raise ServiceError(f"The service returned a {width}x{height} mask for a {sent_w}x{sent_h} image; it was not "
+                           "stretched to fit.", hint="Run again; report it if it persists.",
+                           request_id=request_id or None)
+
+
 async def _one(client: VisualClient, index: int, image: np.ndarray, refine: int, grow_px: int,
                out: np.ndarray) -> dict[str, Any]:
     height, width = image.shape[:2]
@@ -45,6 +59,7 @@ async def _one(client: VisualClient, index: int, image: np.ndarray, refine: int,
     result = await client.saliency(sent.data, refine_mask=refine)
     mask = decode_mask(result.data)
     if mask.shape != (plan.send_h, plan.send_w):
+        check_mask_shape(mask.shape, plan.send_w, plan.send_h, result.request_id)
         mask = np.array(Image.fromarray(mask).resize((plan.send_w, plan.send_h), Image.BILINEAR))
     back = undo_fit(np.repeat(mask[:, :, None], 3, axis=2), plan)[:, :, 0]
     values = back.astype(np.float32) / 255.0

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .validate import choice, number
+from .validate import choice, flag, number
 
 MAX_SEED = 2**31 - 1
 GROW_LIMIT = 512  # mask grow/shrink in pixels, both nodes
@@ -56,6 +56,8 @@ class Spec:
         """`value` checked against this widget's range or labels; an InputError names the widget."""
         if self.type == "CHOICE":
             return choice(self.name, value, self.labels)
+        if self.type == "BOOLEAN":
+            return flag(self.name, value)
         return number(self.name, value, self.min, self.max, whole=self.type == "INT")
 
     def parse(self, label: object) -> Any:
@@ -136,14 +138,28 @@ SUBJECT_MASK = _table(
     replace(TIMEOUT, default=60.0),
 )
 
+ENTITY_MASK = _table(
+    _choice("select", ["hint", "all", "largest", "all but largest"], "hint", "hint: the objects the hint stroke "
+            "lands on; all: every object; largest: the largest object; all but largest: every other object (clear "
+            "the clutter around the main thing)."),
+    _float("overlap", 0.25, 0.01, 1.0, 0.01, "select = hint: an object is taken when the stroke covers this share "
+                                            "of it, or when this share of a stroke lies on it (a quick line across "
+                                            "an object). Lower it to take objects the stroke only touches."),
+    _int("max_entities", 20, 1, 100, "At most this many objects per image (the service's max_entity, 1..100)."),
+    _int("grow", 0, -GROW_LIMIT, GROW_LIMIT, "Grow (+) or shrink (-) the selected mask by this many pixels."),
+    replace(TIMEOUT, default=60.0),
+)
+
 LOGO_INFO = _table(
     _bool("add_logo", False, "Add the service's 'AI generated' watermark."),
     _choice("position", {"bottom-right": 0, "bottom-left": 1, "top-left": 2, "top-right": 3}, "bottom-right",
-            "Corner of the watermark."),
-    _choice("language", {"Chinese": 0, "English": 1}, "Chinese", "Language of the watermark text."),
-    _float("opacity", 0.3, 0.0, 1.0, 0.05, "Watermark opacity, 0 (invisible) to 1 (opaque)."),
+            "Corner of the watermark.", cli_flag="--logo-position"),
+    _choice("language", {"Chinese": 0, "English": 1}, "Chinese", "Language of the watermark text.",
+            cli_flag="--logo-language"),
+    _float("opacity", 0.3, 0.0, 1.0, 0.05, "Watermark opacity, 0 (invisible) to 1 (opaque).",
+           cli_flag="--logo-opacity"),
     Spec("logo_text_content", "STRING", "", "Custom watermark text; empty uses the service's default.",
-         multiline=False),
+         multiline=False, cli_flag="--logo-text"),
 )
 LOGO_TEXT_LIMIT = 200
 

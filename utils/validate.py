@@ -23,6 +23,17 @@ def number(name: str, value: object, low: float, high: float, *, whole: bool = F
     return value
 
 
+def flag(name: str, value: object) -> bool:
+    """A BOOLEAN widget's value: true/false, or 0/1 as some clients send them. Text ("false", "yes"), other numbers
+    and null are refused: bool() would read "false" and 2 as true."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise InputError(f"{name} is {value!r}, not true or false.",
+                     hint=f"Send {name} as a JSON boolean, true or false (0 and 1 are accepted too).")
+
+
 def choice(name: str, value: object, allowed: Sequence[str]) -> str:
     if not isinstance(value, str) or value not in allowed:
         raise InputError(f"{name} is {value!r}.", hint=f"Use one of: {', '.join(allowed)}.")

@@ -221,7 +221,7 @@ def test_status_names_a_volc_file_as_the_source(tmp_path):
     volc.mkdir()
     (volc / "credentials").write_text(f"[default]\naccess_key_id = {AK}\nsecret_access_key = {SK}\n")
     got = store.status({}, tmp_path, tmp_path / "missing.json")
-    assert got["source"] == str(volc / "credentials") and got["key_hint"] == "…WXYZ" and got["stored"] is False
+    assert got["source"] == "~/.volc/credentials" and got["key_hint"] == "…WXYZ" and got["stored"] is False
     assert_no_key_material(got)
 
 
@@ -229,7 +229,9 @@ def test_status_reports_a_broken_stored_file(tmp_path):
     path = tmp_path / "c.json"
     path.write_text(json.dumps({"access_key": AK}))
     got = store.status({}, tmp_path, path)
-    assert got["configured"] is False and got["stored"] is True and str(path) in got["error"]
+    assert got["configured"] is False and got["stored"] is True
+    assert got["error"] == "The Settings > Volcengine file lacks 'access_key' or 'secret_key'."
+    assert str(tmp_path) not in json.dumps(got)
     assert_no_key_material(got)
 
 
@@ -241,14 +243,25 @@ def test_status_warns_when_the_file_became_readable_by_others(tmp_path):
     assert store.status({}, tmp_path, path)["stored_private"] is False
 
 
-def test_status_defaults_to_the_path_the_integration_configured(tmp_path, monkeypatch):
-    from volc_pack.utils.api import credentials
+def test_status_without_a_settings_file_leaves_that_place_out(tmp_path):
+    got = store.status({}, tmp_path / "home", None)
+    assert got["stored"] is False and "ComfyUI's settings" not in got["error"]
 
-    path = tmp_path / "c.json"
-    store.save(path, creds())
-    monkeypatch.setattr(credentials, "stored_credentials_path", path)
-    got = store.status({}, tmp_path)
-    assert got["source"] == "ComfyUI settings" and got["store_path"] == str(path)
+
+@posix_only
+def test_the_nodes_do_not_read_a_pair_through_a_symlinked_folder(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "volcengine").symlink_to(elsewhere, target_is_directory=True)
+    path = tmp_path / "volcengine" / "credentials.json"
+    (elsewhere / "credentials.json").write_text(json.dumps({"access_key": AK, "secret_key": SK}))
+    with pytest.raises(CredentialsError, match="symbolic link") as info:
+        resolve_credentials(environ={}, home=tmp_path / "home", stored=path)
+    assert "real folder" in str(info.value)
+    for action in (store.load, store.delete, lambda p: store.save(p, creds())):
+        with pytest.raises(CredentialsError, match="symbolic link"):
+            action(path)
+    assert (elsewhere / "credentials.json").exists()
 
 
 def test_nothing_secret_is_logged(tmp_path, caplog):

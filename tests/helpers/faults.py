@@ -6,7 +6,6 @@ import json
 import re
 import time
 
-import httpx
 import numpy as np
 import pytest
 import torch
@@ -95,21 +94,3 @@ def assert_clear(exc: BaseException, cls: type, code, fix: str) -> None:
 def only_variant(report: list[dict], index: int = 0) -> dict:
     (variant,) = report[index]["variants"]
     return variant
-
-
-
-
-
-
-@pytest.fixture
-def post_counter(monkeypatch):
-    """Count the client's POST attempts, also those that never reach a server."""
-    calls = []
-    real = httpx.AsyncClient.post
-
-    async def counting(self, url, *args, **kwargs):
-        calls.append(str(url))
-        return await real(self, url, *args, **kwargs)
-
-    monkeypatch.setattr(httpx.AsyncClient, "post", counting)
-    return calls

@@ -1,14 +1,15 @@
 """utils/imaging/codec.py: float -> uint8, JPEG/PNG encoding under a byte limit, mask PNGs, decoding, resizing."""
 from __future__ import annotations
 
+import base64
 import io
 
 import numpy as np
 import pytest
 from PIL import Image, JpegImagePlugin
 
-from volc_pack.utils.imaging.codec import (MAX_IMAGE_BYTES, EncodedImage, decode_image, encode_image, encode_mask,
-                                   resize_mask, resize_rgb, to_uint8)
+from volc_pack.utils.imaging.codec import (MAX_IMAGE_BYTES, SEGMENT_MAX_BYTES, EncodedImage, base64_budget,
+                                           decode_image, encode_image, encode_mask, resize_mask, resize_rgb, to_uint8)
 from volc_pack.utils.api.errors import InputError
 
 
@@ -191,6 +192,23 @@ def test_mask_png_treats_any_nonzero_uint8_as_erase_and_keeps_input():
     keep = mask.copy()
     assert np.asarray(_open(encode_mask(mask))).tolist() == [[0, 255, 255, 255]]
     assert np.array_equal(mask, keep)
+
+
+def test_mask_png_too_large_at_level_1_is_recompressed_then_refused():
+    noise = np.random.default_rng(3).random((512, 512)) > 0.5
+    fast = encode_mask(noise)
+    smaller = encode_mask(noise, max_bytes=len(fast) - 1)
+    assert len(smaller) < len(fast) and np.array_equal(np.asarray(_open(smaller)) == 255, noise)
+    with pytest.raises(InputError, match="mask .*too detailed"):
+        encode_mask(noise, max_bytes=1000)
+
+
+@pytest.mark.parametrize("chars", [4, 5, 6, 7, 8, 4_700_000, 5_000_000, 5_000_001])
+def test_byte_budgets_keep_the_base64_text_within_the_character_limits(chars):
+    budget = base64_budget(chars)
+    assert len(base64.b64encode(b"x" * budget)) <= chars < len(base64.b64encode(b"x" * (budget + 1)))
+    assert (MAX_IMAGE_BYTES, SEGMENT_MAX_BYTES) == (base64_budget(5_000_000), base64_budget(4_700_000))
+    assert len(base64.b64encode(b"x" * MAX_IMAGE_BYTES)) == 5_000_000
 
 
 # ----------------------------------------------------------------------------------------------- decode

@@ -29,13 +29,14 @@ def closed_port():
 def post_counter(monkeypatch):
     """Count the client's POST attempts, also those that never reach a server."""
     calls = []
-    real = httpx.AsyncClient.post
+    real = httpx.AsyncClient.send
 
-    async def counting(self, url, *args, **kwargs):
-        calls.append(str(url))
-        return await real(self, url, *args, **kwargs)
+    async def counting(self, request, *args, **kwargs):
+        if request.method == "POST":
+            calls.append(str(request.url))
+        return await real(self, request, *args, **kwargs)
 
-    monkeypatch.setattr(httpx.AsyncClient, "post", counting)
+    monkeypatch.setattr(httpx.AsyncClient, "send", counting)
     return calls
 
 

@@ -6,8 +6,8 @@ import pytest
 import struct
 import zlib
 from PIL import Image, ImageCms
-from helpers.standin import (CV, IMAGE, MASK, MIB, PHOTO, _with, _without, assert_service_error, b64, body, box_mask,
-                             encode, photo, post, result_image, saliency_body, subject_scene)
+from helpers.standin import (CV, IMAGE, MASK, MIB, PHOTO, _with, _without, assert_gateway, assert_service_error, b64,
+                             body, box_mask, encode, photo, post, result_image, saliency_body, subject_scene)
 
 
 # --- validation ----------------------------------------------------------------------------------------------------
@@ -65,7 +65,8 @@ VALIDATION_CASES = {
     "bad-base64": (lambda: _with(binary_data_base64=["%%%not base64", b64(MASK)]), 50207, "base64"),
     "empty-image": (lambda: _with(binary_data_base64=["", b64(MASK)]), 50206, "empty"),
     "empty-mask": (lambda: _with(binary_data_base64=[b64(IMAGE), ""]), 50206, "mask"),
-    "image-over-5mb": (lambda: body(image=b"\xff" * (5 * MIB + 1)), 50205, "5 MB"),
+    "image-over-5mb": (lambda: body(image=b"\xff" * 3_750_001), 50205, "5,000,000"),  # 5,000,004 characters
+    "mask-over-5mb": (lambda: body(mask=b"\xff" * 3_750_001), 50205, "mask is too large"),
     "body-over-16mb": (_raw_over_16mb, 50213, "16 MB"),
     "gif": (lambda: body(image=encode(PHOTO, "GIF")), 50215, "GIF"),
     "not-an-image": (lambda: body(image=b"hello, not an image"), 50215, "decodable"),
@@ -152,8 +153,8 @@ def test_saliency_other_outputs(standin):
 SALIENCY_ERRORS = {
     "too-small": (lambda: saliency_body(encode(np.zeros((100, 150, 3), np.uint8))), 50215, "100"),
     "gif": (lambda: saliency_body(encode(np.zeros((200, 200, 3), np.uint8), "GIF")), 50215, "GIF"),
-    "base64-over-4.7mb": (lambda: {"req_key": "saliency_seg", "binary_data_base64": ["A" * int(4.8 * MIB)]},
-                          50205, "4.7 MB"),
+    "base64-over-4.7mb": (lambda: {"req_key": "saliency_seg", "binary_data_base64": ["A" * 4_700_004]},
+                          50205, "4,700,000"),
     "two-images": (lambda: {"req_key": "saliency_seg", "binary_data_base64": [b64(IMAGE)] * 2}, 50200, "exactly 1"),
     "only_mask-5": (lambda: saliency_body(encode(subject_scene()[0]), only_mask=5), 50200, "only_mask"),
     "refine_mask-3": (lambda: saliency_body(encode(subject_scene()[0]), refine_mask=3), 50200, "refine_mask"),
@@ -165,3 +166,18 @@ SALIENCY_ERRORS = {
 def test_saliency_validation(standin, case):
     make, code, word = SALIENCY_ERRORS[case]
     assert_service_error(post(standin, make(), CV), code, 400, word)
+
+
+# --- permission: after authentication, before the body's arguments ------------------------------------------------
+
+def test_permission_is_checked_after_authentication_and_before_the_arguments(standin):
+    bare = {"req_key": "i2i_inpainting"}
+    assert_service_error(post(standin, bare), 50201, 400, "binary_data_base64")  # permitted: the body is judged
+    standin.deny("i2i_inpainting")
+    assert_service_error(post(standin, bare), 50400, 400, "no permission for i2i_inpainting")
+    assert_service_error(post(standin, _with(steps=999)), 50400, 400)  # a bad argument is not even looked at
+    assert_service_error(post(standin, body()), 50400, 400)            # nor is a good request served
+    assert_gateway(post(standin, bare, sk="wrong-secret"), "SignatureDoesNotMatch", 100010, 401)
+    assert post(standin, saliency_body(encode(subject_scene()[0])), CV).status_code == 200  # other req_keys work
+    standin.clear()
+    assert_service_error(post(standin, bare), 50201, 400)

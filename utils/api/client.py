@@ -1,34 +1,32 @@
-"""The one owner of the HTTP life cycle: sign, send, retry, cancel, map errors, fetch results.
-
-Retry policy (also in the README): 50429/50430 -> exponential backoff with jitter, bounded in count and total time;
-connect failures (the request never reached the server) -> retried; 50500/50501 -> at most one retry; a read
-timeout or broken connection after the body was sent -> not retried by default (the call may have been billed);
-201304 -> GhostFaceError for the caller to handle with a new seed; every other error -> raised at once.
+"""The one owner of the HTTP life cycle: sign, send, retry, cancel, bound each attempt by a deadline, read the
+answer, fetch results. The policy is in retry.py, the transport in transport.py, answer reading in answers.py, result
+URLs in downloads.py; this module ties them together for each call.
 """
 from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
-import ipaddress
 import json
 import logging
 import os
-import random
 import time
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlencode, urlsplit
 
-import httpx
-
+from .answers import Answer, check_image, parse_answer
 from .credentials import Credentials, resolve_credentials
-from .errors import (ConnectFailedError, InputError, NetworkError, RateLimitError, RequestTimeoutError, ServiceError,
-                     VolcError, gateway_error, service_error)
+from .downloads import download, is_loopback, plan_download
+from .errors import InputError, RequestTimeoutError, VolcError, naming_the_service
 from .limiter import LIMITER, ProcessLimiter
+from .retry import RetryState, call_budget, next_delay
+from .scrub import Scrubber
 from .signing import sign_request
+from .transport import pool_for, post
+
+__all__ = ["CallResult", "ClientConfig", "InpaintOptions", "LogoInfo", "VisualClient", "is_loopback"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -37,6 +35,11 @@ DEFAULT_ENDPOINT = "https://visual.volcengineapi.com"
 ENV_ENDPOINT = "VOLC_VISUAL_ENDPOINT"
 API_VERSION = "2022-08-31"
 CANCEL_POLL_SECONDS = 0.25
+MIB = 1024 * 1024
+# The strictest reading of the documented upload limits ("5 MB" inpainting, "base64 4.7Mb" segmentation): the
+# base64 text itself stays at or below these many characters. imaging/codec.py derives its byte budgets from them.
+INPAINT_MAX_BASE64 = 5_000_000
+SEGMENT_MAX_BASE64 = 4_700_000
 
 
 @dataclass(frozen=True)
@@ -76,15 +79,17 @@ class InpaintOptions:
 class ClientConfig:
     endpoint: str | None = None            # None: $VOLC_VISUAL_ENDPOINT, else DEFAULT_ENDPOINT
     connect_timeout: float = 10.0
-    read_timeout: float = 120.0
+    read_timeout: float = 120.0            # the deadline of each attempt as a whole (the nodes' `timeout`)
     max_connect_retries: int = 2
     max_rate_limit_retries: int = 5
     rate_limit_budget: float = 60.0        # seconds of backoff in all, per call
     backoff_base: float = 1.0
     backoff_cap: float = 16.0
     retry_read_timeout: bool = False       # opt-in: a timed-out call may already be billed
-    max_download_bytes: int = 64 * 1024 * 1024
-    download_timeout: float = 30.0
+    # A 4096 px JPEG of pure noise at quality 95 is 39 MB, 52 MB as base64: the largest result the service can
+    # send fits, while a runaway or hostile answer stops there instead of filling the memory.
+    max_answer_bytes: int = 64 * MIB
+    max_download_bytes: int = 64 * MIB
 
     def resolved_endpoint(self) -> str:
         endpoint = (self.endpoint or os.environ.get(ENV_ENDPOINT) or DEFAULT_ENDPOINT).rstrip("/")
@@ -104,44 +109,30 @@ class CallResult:
     attempts: int = 1
     elapsed: float = 0.0
     retries: list[str] = field(default_factory=list)   # why each retry happened, e.g. "50429"
+    urls: list[str] = field(default_factory=list)      # result URLs the service sent (scrubbed), for the report
+    more: list[bytes] = field(default_factory=list)    # further inline result images, in the answer's order
+    fields: dict[str, Any] = field(default_factory=dict)  # the answer's numeric data fields (e.g. entity_num)
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+class _AfterAnswer(Exception):
+    """A failure once the service had answered (result download or check): never a reason to POST again."""
 
-
-# One pooled httpx client per event loop and settings; the loop owns the sockets, so the pool cannot be shared
-# across loops. Dropped with its loop.
-_POOLS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, httpx.AsyncClient]]" = \
-    weakref.WeakKeyDictionary()
-
-
-def _pooled_http(config: ClientConfig) -> httpx.AsyncClient:
-    loop = asyncio.get_running_loop()
-    proxies = tuple(sorted((k, v) for k, v in os.environ.items() if k.lower().endswith("_proxy")))
-    key = (config.connect_timeout, config.read_timeout, proxies)
-    pools = _POOLS.setdefault(loop, {})
-    client = pools.get(key)
-    if client is None or client.is_closed:
-        timeout = httpx.Timeout(config.read_timeout, connect=config.connect_timeout, pool=None)
-        client = httpx.AsyncClient(timeout=timeout, trust_env=True, follow_redirects=False,
-                                   limits=httpx.Limits(max_connections=32, max_keepalive_connections=8))
-        pools[key] = client
-    return client
+    def __init__(self, error: VolcError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class VisualClient:
     """Calls the Volcengine visual API. `cancel_check` is called at least every 0.25 s while waiting; when it
-    raises, the in-flight request is abandoned and the exception propagates (ComfyUI's interrupt works so)."""
+    raises, the in-flight request is abandoned and the exception propagates (ComfyUI's interrupt works so).
+    Without `credentials` the chain is resolved at the first call, with `credentials_file` (the Settings >
+    Volcengine file) as its second place."""
 
     def __init__(self, credentials: Credentials | None = None, config: ClientConfig | None = None, *,
-                 cancel_check: Callable[[], None] | None = None, limiter: ProcessLimiter = LIMITER) -> None:
+                 cancel_check: Callable[[], None] | None = None, limiter: ProcessLimiter = LIMITER,
+                 credentials_file: Path | None = None) -> None:
         self._credentials = credentials
+        self._credentials_file = credentials_file
         self.config = config or ClientConfig()
         self.cancel_check = cancel_check
         self.limiter = limiter
@@ -149,156 +140,112 @@ class VisualClient:
     @property
     def credentials(self) -> Credentials:
         if self._credentials is None:
-            self._credentials = resolve_credentials()
+            self._credentials = resolve_credentials(stored=self._credentials_file)
         return self._credentials
 
     async def inpaint(self, image: bytes, mask: bytes, options: InpaintOptions) -> CallResult:
+        _check_upload("image", image, INPAINT_MAX_BASE64)
+        _check_upload("mask", mask, INPAINT_MAX_BASE64)
         # json.dumps would scan megabytes of base64 for characters to escape (there are none): splice it in.
         head = json.dumps({"req_key": "i2i_inpainting", **options.to_json()}, separators=(",", ":")).encode("utf-8")
         payload = b"".join((head[:-1], b',"binary_data_base64":["', base64.b64encode(image), b'","',
                             base64.b64encode(mask), b'"]}'))
-        return await self.call("Img2ImgInpainting", payload)
+        with naming_the_service("i2i_inpainting"):
+            return await self.call("Img2ImgInpainting", payload)
 
     async def saliency(self, image: bytes, *, refine_mask: int = 0) -> CallResult:
-        body = {"req_key": "saliency_seg", "binary_data_base64": [_b64(image)], "only_mask": 1,
-                "refine_mask": refine_mask}
-        return await self.call("CVProcess", body)
+        _check_upload("image", image, SEGMENT_MAX_BASE64)
+        body = {"req_key": "saliency_seg", "binary_data_base64": [base64.b64encode(image).decode("ascii")],
+                "only_mask": 1, "refine_mask": refine_mask}
+        with naming_the_service("saliency_seg"):
+            return await self.call("CVProcess", body)
+
+    async def entity_segment(self, image: bytes, *, max_entity: int = 20, return_format: int = 0) -> CallResult:
+        """Entity segmentation (智能分割). Only the documented fields; return_url is documented as unsupported."""
+        _check_upload("image", image, SEGMENT_MAX_BASE64)
+        body = {"req_key": "entity_seg", "binary_data_base64": [base64.b64encode(image).decode("ascii")],
+                "max_entity": max_entity, "return_format": return_format}
+        with naming_the_service("entity_seg"):
+            return await self.call("EntitySegment", body)
 
     async def call(self, action: str, body: dict[str, Any] | bytes) -> CallResult:
         """`body` is the JSON object, or its encoded bytes."""
         payload = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode("utf-8")
-        url = f"{self.config.resolved_endpoint()}/?{urlencode({'Action': action, 'Version': API_VERSION})}"
+        endpoint = self.config.resolved_endpoint()
+        url = f"{endpoint}/?{urlencode({'Action': action, 'Version': API_VERSION})}"
         credentials = self.credentials  # resolve before any network work, so a missing key fails fast
+        scrub = Scrubber(credentials)
         started = time.monotonic()
-        result, backoff_spent = CallResult(b""), 0.0
+        result, state = CallResult(b""), RetryState(call_budget(self.config))
         while True:
             try:
-                status, answer = await self._guard(self._post_once(url, payload, credentials))
-                data, request_id = await self._interpret(status, answer, credentials)
+                image, answer = await self._guard(self._attempt(endpoint, url, payload, credentials, scrub, state))
+            except _AfterAnswer as wrapped:
+                raise self._final(wrapped.error, result) from None
             except VolcError as exc:
-                delay = self._retry_delay(exc, result.retries, backoff_spent)
+                delay = next_delay(exc, state, self.config)
                 if delay is None:
-                    exc.attempts, exc.retries = result.attempts, list(result.retries)
-                    raise
-                backoff_spent += delay
+                    raise self._final(exc, result) from None
                 result.retries.append(str(exc.code or type(exc).__name__))
                 log.info("Volcengine %s: retrying in %.1fs after %s", action, delay, exc.code or type(exc).__name__)
                 await self._guard(asyncio.sleep(delay))
                 result.attempts += 1
                 continue
-            result.data, result.request_id = data, request_id
+            result.data, result.request_id = image, answer.request_id
+            result.urls = [scrub(u, 2000) for u in answer.urls]
+            result.more, result.fields = answer.more, answer.fields
             result.elapsed = time.monotonic() - started
             return result
 
-    def _retry_delay(self, exc: VolcError, reasons: list[str], spent: float) -> float | None:
-        """Seconds to wait before the next attempt, or None when the policy says stop."""
-        cfg = self.config
-        if isinstance(exc, RateLimitError):
-            n = sum(r in ("50429", "50430") for r in reasons)
-            delay = min(cfg.backoff_cap, cfg.backoff_base * 2 ** n) * random.uniform(0.5, 1.0)
-            if n >= cfg.max_rate_limit_retries or spent + delay > cfg.rate_limit_budget:
-                return None
-            return delay
-        if isinstance(exc, ServiceError) and exc.code in (50500, 50501):
-            return 0.5 if not any(r in ("50500", "50501") for r in reasons) else None
-        if isinstance(exc, ConnectFailedError):
-            n = sum(r == "connect" for r in reasons)
-            return cfg.backoff_base * 2 ** n * random.uniform(0.5, 1.0) if n < cfg.max_connect_retries else None
-        if isinstance(exc, RequestTimeoutError) and cfg.retry_read_timeout:
-            return 0.5 if "timeout" not in reasons else None
-        return None
+    @staticmethod
+    def _final(exc: VolcError, result: CallResult) -> VolcError:
+        exc.attempts, exc.retries = result.attempts, list(result.retries)
+        return exc
 
-    async def _post_once(self, url: str, payload: bytes, cred: Credentials) -> tuple[int, bytes]:
+    async def _attempt(self, endpoint: str, url: str, payload: bytes, cred: Credentials, scrub: Scrubber,
+                       state: RetryState) -> tuple[bytes, Answer]:
+        """One attempt under one deadline: the POST, its answer and any result download together."""
+        async with self.limiter.slot():
+            deadline = min(self.config.read_timeout, state.left())
+            phase = ["connecting"]
+            started = time.monotonic()
+            try:
+                return await asyncio.wait_for(self._exchange(endpoint, url, payload, cred, scrub, phase, deadline),
+                                              deadline)
+            except asyncio.TimeoutError:
+                raise RequestTimeoutError(
+                    f"No complete answer from {urlsplit(url).netloc} within {deadline:g} s (stopped while "
+                    f"{phase[-1]}).", hint="The call may still have been billed; raise the timeout or try again "
+                    "later.", code="timeout") from None
+            finally:
+                state.spent += time.monotonic() - started
+
+    async def _exchange(self, endpoint: str, url: str, payload: bytes, cred: Credentials, scrub: Scrubber,
+                        phase: list[str], deadline: float) -> tuple[bytes, Answer]:
+        """Sign, POST, read the answer, fetch the result if only a URL came; `phase` records how far it got."""
+        cfg = self.config
         headers = sign_request("POST", url, {"Content-Type": "application/json"}, payload, cred.access_key,
                                cred.secret_key, session_token=cred.session_token)
         headers.pop("Host")  # httpx sends the same Host itself
-        host = urlsplit(url).netloc
+        client = await pool_for(endpoint)
+        connect = min(cfg.connect_timeout, deadline)
+        status, raw = await post(client, url, payload, headers, connect_timeout=connect, cap=cfg.max_answer_bytes,
+                                 note=phase.append)
+        answer = parse_answer(status, raw, cred, scrub)
         try:
-            async with self.limiter.slot():
-                response = await _pooled_http(self.config).post(url, content=payload, headers=headers)
-                return response.status_code, response.content
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError) as exc:
-            raise ConnectFailedError(f"Could not connect to {host} ({type(exc).__name__}).",
-                                     hint="Check the network, proxy settings (HTTPS_PROXY) and VOLC_VISUAL_ENDPOINT.",
-                                     code="connect") from None
-        except httpx.TimeoutException as exc:
-            raise RequestTimeoutError(
-                f"No answer from {host} within {self.config.read_timeout:g} s ({type(exc).__name__}).",
-                hint="The call may still have been billed; raise the timeout or try again later.",
-                code="timeout") from None
-        except httpx.TransportError as exc:
-            raise NetworkError(f"The connection to {host} broke before an answer arrived ({type(exc).__name__}).",
-                               hint="The call may have been billed, so it was not repeated; run again.") from None
-
-    async def _interpret(self, status: int, raw: bytes, cred: Credentials) -> tuple[bytes, str]:
-        try:
-            answer = json.loads(raw)
-            if not isinstance(answer, dict):
-                raise ValueError("not an object")
-        except ValueError:
-            raise ServiceError(f"The service's answer could not be read (HTTP {status}, {len(raw)} bytes).",
-                               hint="Try again; report it if it persists.", http_status=status) from None
-        meta = answer.get("ResponseMetadata")
-        if isinstance(meta, dict) and isinstance(meta.get("Error"), dict):
-            error = meta["Error"]
-            raise gateway_error(str(error.get("Code", "")), _scrub(str(error.get("Message", "")), cred), status,
-                                meta.get("RequestId"), key_hint=cred.hint, source=cred.source)
-        data = answer.get("data") if isinstance(answer.get("data"), dict) else {}
-        request_id = str(answer.get("request_id") or data.get("request_id") or "")
-        code, message = answer.get("code"), _scrub(str(answer.get("message") or ""), cred)
-        algo = data.get("algorithm_base_resp") if isinstance(data.get("algorithm_base_resp"), dict) else {}
-        if 201304 in (code, algo.get("status_code")) or "201304" in message:
-            raise service_error(201304, message, status, request_id)
-        if code != 10000 or status != 200:
-            if isinstance(code, int):
-                raise service_error(code, message, status, request_id)
-            raise ServiceError(f"The service answered HTTP {status} without an error code.",
-                               hint="Try again later.", http_status=status, request_id=request_id)
-        return await self._result_image(data, status, request_id), request_id
-
-    async def _result_image(self, data: dict, status: int, request_id: str) -> bytes:
-        encoded = (data.get("binary_data_base64") or [None])[0]
-        if encoded:
-            try:
-                image = base64.b64decode(encoded, validate=True)
-            except (binascii.Error, ValueError, TypeError):
-                raise ServiceError("The service's result image was not valid base64.", hint="Run again.",
-                                   http_status=status, request_id=request_id) from None
-        else:
-            url = (data.get("image_urls") or [None])[0]
-            if not url:
-                raise ServiceError("The service answered success without an image.", hint="Run again.",
-                                   http_status=status, request_id=request_id)
-            image = await self._guard(self._download(str(url), request_id))
-        if not (image.startswith(b"\xff\xd8") or image.startswith(b"\x89PNG")):
-            raise ServiceError("The service's result is not a JPEG or PNG image.", hint="Run again.",
-                               http_status=status, request_id=request_id)
-        return image
-
-    async def _download(self, url: str, request_id: str) -> bytes:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if not (parts.scheme == "https" or (parts.scheme == "http" and is_loopback(host))):
-            raise ServiceError(f"The result URL on {host or '?'} is not https; it was not downloaded.",
-                               hint="Leave return_url off.", request_id=request_id)
-        cap = self.config.max_download_bytes
-        try:
-            async with _pooled_http(self.config).stream("GET", url, timeout=self.config.download_timeout) as resp:
-                if resp.status_code != 200:
-                    raise ServiceError(f"The result URL on {host} answered HTTP {resp.status_code}; it may have "
-                                       "expired (result URLs last 24 h).", hint="Run again.",
-                                       http_status=resp.status_code, request_id=request_id)
-                chunks, size = [], 0
-                async for chunk in resp.aiter_bytes():
-                    size += len(chunk)
-                    if size > cap:
-                        raise ServiceError(f"The result at {host} exceeds {cap // 2**20} MB; download stopped.",
-                                           hint="Leave return_url off.", request_id=request_id)
-                    chunks.append(chunk)
-                return b"".join(chunks)
-        except httpx.HTTPError as exc:
-            raise NetworkError(f"The result could not be downloaded from {host} ({type(exc).__name__}).",
-                               hint="Check the network and run again.", request_id=request_id) from None
+            for extra in answer.more:
+                check_image(extra, answer.request_id)
+            if answer.image is not None:
+                check_image(answer.image, answer.request_id)
+                return answer.image, answer
+            phase.append("downloading the result")
+            target = await plan_download(answer.urls[0], endpoint, scrub, answer.request_id)
+            image = await download(client, target, cap=cfg.max_download_bytes, connect_timeout=connect,
+                                   request_id=answer.request_id)
+            check_image(image, answer.request_id, None)
+            return image, answer
+        except VolcError as exc:
+            raise _AfterAnswer(exc) from None
 
     async def _guard(self, awaitable: Awaitable[T]) -> T:
         """Await while calling cancel_check every CANCEL_POLL_SECONDS; a raise there abandons the work."""
@@ -316,13 +263,9 @@ class VisualClient:
                 await asyncio.gather(task, return_exceptions=True)
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _scrub(text: str, cred: Credentials) -> str:
-    """Server text is shown to users: make sure it cannot echo our key material."""
-    for secret in (cred.access_key, cred.secret_key, cred.session_token):
-        if secret:
-            text = text.replace(secret, cred.hint if secret == cred.access_key else "…")
-    return text
+def _check_upload(name: str, data: bytes, limit: int) -> None:
+    """Never send what the strictest reading of the limit refuses (the encoders stay below it already)."""
+    chars = 4 * -(-len(data) // 3)
+    if chars > limit:
+        raise InputError(f"The {name} to upload is {chars:,} characters as base64, over the {limit:,} the service "
+                         "accepts.", hint="Use a smaller image or crop-around-mask.")

@@ -1,10 +1,12 @@
 """The key pair a user enters in ComfyUI's settings (Settings > Volcengine), kept in one small JSON file.
 
-Plain Python (no ComfyUI, no aiohttp): nodes/settings_routes.py serves it over HTTP.
+Plain Python (no ComfyUI, no aiohttp): credential_routes.py beside it serves it over HTTP.
 
 - The file lives in ComfyUI's user directory but outside any user's own folder (`<user dir>/volcengine/`, a sibling of
   `<user dir>/default/`), so ComfyUI's /userdata API, which serves a user's folder, cannot read it, and it survives
   updates of the pack.
+- Its folder must be a real folder: when `volcengine/` is a symbolic link the pair is neither written, read nor
+  deleted through it (CredentialsError), since a link could put the secret where ComfyUI serves or others read it.
 - It is written atomically: a temporary file in the same directory, created 0600, fsync'ed, then os.replace'd over the
   old one; a failure at any step leaves the old file as it was. The directory is 0700.
 - Nothing here ever returns, logs or puts into an exception message the secret key or the session token; the access
@@ -21,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import credentials as _credentials
-from .credentials import ENV_ACCESS_KEY, ENV_SECRET_KEY, key_hint, read_json, resolve_credentials
+from .credentials import (ENV_ACCESS_KEY, ENV_SECRET_KEY, key_hint, read_json, refuse_linked_folder,
+                          resolve_credentials)
 from .errors import CredentialsError
 
 log = logging.getLogger(__name__)
@@ -132,8 +134,9 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def save(path: str | os.PathLike[str], credentials: StoredCredentials) -> Path:
-    """Write the key pair to `path` atomically, readable by its owner only (0600; the directory 0700)."""
-    path = Path(path)
+    """Write the key pair to `path` atomically, readable by its owner only (0600; the directory 0700).
+    CredentialsError when the folder is a symbolic link, OSError when writing fails."""
+    path = refuse_linked_folder(Path(path))
     _private_dir(path.parent)
     payload = (json.dumps(credentials.to_json(), indent=2) + "\n").encode("utf-8")
     # mkstemp creates the file with O_EXCL and mode 0600, so the secret is never readable by others, not even briefly.
@@ -161,8 +164,9 @@ def save(path: str | os.PathLike[str], credentials: StoredCredentials) -> Path:
 
 
 def load(path: str | os.PathLike[str]) -> StoredCredentials | None:
-    """The stored key pair, None when there is no file. CredentialsError when the file is unreadable or malformed."""
-    path = Path(path)
+    """The stored key pair, None when there is no file. CredentialsError when the file is unreadable or malformed
+    or its folder is a symbolic link."""
+    path = refuse_linked_folder(Path(path))
     data = read_json(path, "Remove the stored credentials and enter them again.")
     if data is None:
         return None
@@ -174,8 +178,8 @@ def load(path: str | os.PathLike[str]) -> StoredCredentials | None:
 
 
 def delete(path: str | os.PathLike[str]) -> bool:
-    """Remove the stored file; True when there was one."""
-    path = Path(path)
+    """Remove the stored file; True when there was one. CredentialsError when the folder is a symbolic link."""
+    path = refuse_linked_folder(Path(path))
     try:
         path.unlink()
     except FileNotFoundError:
@@ -196,21 +200,28 @@ def is_private(path: str | os.PathLike[str]) -> bool | None:
     return mode & 0o077 == 0
 
 
+def without_paths(text: str, stored: Path | None, home: Path) -> str:
+    """`text` with the server's paths replaced: the settings file by its name in the UI, the home folder by ~."""
+    if stored is not None:
+        text = text.replace(str(stored), "The Settings > Volcengine file")
+    home_text = str(home).rstrip("/\\")
+    return text.replace(home_text, "~") if len(home_text) > 1 else text
+
+
 def status(environ: Mapping[str, str] | None = None, home: Path | None = None,
            stored_path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """What the credentials chain resolves to, safe to show in a browser.
 
     configured/source/key_hint describe the key pair the nodes will use (source: "environment", "ComfyUI settings",
-    a ~/.volc path, or None). stored/stored_key_hint describe this settings file, and shadowed says when a source
-    earlier in the chain (the environment) wins over it. No secret, token or full access key is ever included.
-    stored_path None: the path the ComfyUI integration configured (utils.api.credentials.stored_credentials_path)."""
-    if stored_path is None:
-        stored_path = _credentials.stored_credentials_path
+    "~/.volc/credentials", "~/.volc/config" or None). stored/stored_key_hint describe this settings file, and shadowed
+    says when a source earlier in the chain (the environment) wins over it. No secret, token or full access key is
+    ever included, and no server path: the settings file is named as such and the home folder as ~.
+    stored_path None: there is no settings file (outside ComfyUI)."""
+    home = Path.home() if home is None else home
     stored = Path(stored_path) if stored_path is not None else None
     result: dict[str, Any] = {
         "configured": False, "source": None, "key_hint": None, "session_token": False, "error": None,
         "stored": False, "stored_key_hint": None, "stored_private": None, "shadowed": False,
-        "store_path": str(stored) if stored is not None else None,
         "env_names": [ENV_ACCESS_KEY, ENV_SECRET_KEY],
     }
     if stored is not None:
@@ -226,8 +237,11 @@ def status(environ: Mapping[str, str] | None = None, home: Path | None = None,
         found = resolve_credentials(environ, home, stored)
     except CredentialsError as exc:
         result["error"] = exc.message
-        return result
-    result.update(configured=True, source=found.source, key_hint=found.hint,
-                  session_token=bool(found.session_token))
-    result["shadowed"] = bool(result["stored"] and found.source != SOURCE_SETTINGS)
+    else:
+        result.update(configured=True, source=found.source, key_hint=found.hint,
+                      session_token=bool(found.session_token))
+        result["shadowed"] = bool(result["stored"] and found.source != SOURCE_SETTINGS)
+    for name in ("source", "error"):
+        if result[name]:
+            result[name] = without_paths(result[name], stored, home)
     return result

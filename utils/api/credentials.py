@@ -2,7 +2,7 @@
 /history and shared workflows. The chain, first match wins:
 
 1. environment: VOLC_ACCESSKEY, VOLC_SECRETKEY, optional VOLC_SESSION_TOKEN
-2. the file stored by the pack's ComfyUI settings panel (ComfyUI user directory), when one is configured
+2. the file stored by the pack's ComfyUI settings panel (ComfyUI user directory), when the caller passes its path
 3. ~/.volc/credentials (ini, [default] access_key_id / secret_access_key / session_token)
 4. ~/.volc/config (JSON {"ak": ..., "sk": ...})
 """
@@ -20,9 +20,6 @@ from .errors import CredentialsError
 ENV_ACCESS_KEY = "VOLC_ACCESSKEY"
 ENV_SECRET_KEY = "VOLC_SECRETKEY"
 ENV_SESSION_TOKEN = "VOLC_SESSION_TOKEN"
-
-# Set by the ComfyUI integration (nodes/) to the settings panel's file; plain Python callers may leave it None.
-stored_credentials_path: Path | None = None
 
 
 def key_hint(access_key: str) -> str:
@@ -69,6 +66,17 @@ def read_json(path: Path, hint: str) -> object | None:
         raise CredentialsError(f"{path} could not be read as JSON ({type(exc).__name__}).", hint=hint) from None
 
 
+def refuse_linked_folder(stored: Path) -> Path:
+    """The settings file's path, unless its folder is a symbolic link: a link could send the secret into a folder
+    ComfyUI serves (a user's /userdata folder) or one others can read, so the pair is neither read nor written
+    through it."""
+    if stored.parent.is_symlink():
+        raise CredentialsError("The Settings > Volcengine folder (volcengine/ in ComfyUI's user directory) is a "
+                               "symbolic link; the key pair is neither read nor written through it.",
+                               hint="Replace the link with a real folder, then save the key pair again.")
+    return stored
+
+
 def _from_json(path: Path, source: str, ak_key: str, sk_key: str) -> Credentials | None:
     data = read_json(path, "Fix or delete that file.")
     if data is None:
@@ -98,14 +106,15 @@ def _from_ini(path: Path) -> Credentials | None:
 
 def resolve_credentials(environ: Mapping[str, str] | None = None, home: Path | None = None,
                         stored: Path | None = None) -> Credentials:
-    """The first complete key pair along the chain; CredentialsError saying where it looked otherwise."""
+    """The first complete key pair along the chain; CredentialsError saying where it looked otherwise.
+    `stored`: the Settings > Volcengine file (inside ComfyUI); None leaves that place out."""
     environ = os.environ if environ is None else environ
     home = Path.home() if home is None else home
-    stored = stored_credentials_path if stored is None else stored
     volc = home / ".volc"
     lookups = [lambda: _from_env(environ)]
     if stored is not None:
-        lookups.append(lambda: _from_json(stored, "ComfyUI settings", "access_key", "secret_key"))
+        lookups.append(lambda: _from_json(refuse_linked_folder(stored), "ComfyUI settings", "access_key",
+                                          "secret_key"))
     lookups += [lambda: _from_ini(volc / "credentials"), lambda: _from_json(volc / "config", str(volc / "config"),
                                                                             "ak", "sk")]
     for lookup in lookups:

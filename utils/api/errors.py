@@ -2,6 +2,9 @@
 telling the user what to do; str() never contains credentials or raw response bytes."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class VolcError(Exception):
     """Base class: something the user should read. `hint` says what to do about it."""
@@ -89,13 +92,19 @@ _SERVICE_CODES: dict[int, tuple[type[VolcError], str, str]] = {
     50213: (InputRejectedError, "The request body is too large.", "Use a smaller image or crop-around-mask."),
     50215: (InputRejectedError, "The image or mask does not meet the service's requirements.",
             "Check the image is 64..4096 px and the mask matches it."),
-    50400: (GatewayAuthError, "The account has no permission for Inpainting (i2i_inpainting).",
-            "Enable the Inpainting service for this account in the Volcengine console."),
+    50400: (GatewayAuthError, "The account has no permission for the service called (a wrong req_key also "
+                              "gives this code).", "Enable the service for this account in the Volcengine console."),
     50411: (ContentReviewError, "The input image failed the service's content review.", "Use another image."),
     50412: (ContentReviewError, "The logo text failed the service's content review.", "Change logo_text_content."),
     50413: (ContentReviewError, "The logo text was blocked (names, IP or blocklist).", "Change logo_text_content."),
     50511: (ContentReviewError, "The result failed the service's content review.", "Run again with another seed."),
     50512: (ContentReviewError, "The result text failed the service's content review.", "Change logo_text_content."),
+    # 50518-50522 are listed by sibling visual APIs' docs, not the inpainting page; the same gateway serves them.
+    50518: (ContentReviewError, "The input image failed the service's copyright review.", "Use another image."),
+    50519: (ContentReviewError, "The result failed the service's copyright review.", "Run again with another seed."),
+    50520: (ServiceError, "The service's content review failed internally.", "Try again later."),
+    50521: (ServiceError, "The service's text copyright review failed internally.", "Try again later."),
+    50522: (ServiceError, "The service's image copyright review failed internally.", "Try again later."),
     50429: (RateLimitError, "The account's request-per-second limit was reached.",
             "Wait a moment, lower variants, or ask Volcengine for a higher QPS quota."),
     50430: (RateLimitError, "The account's concurrency limit was reached.",
@@ -107,7 +116,9 @@ _SERVICE_CODES: dict[int, tuple[type[VolcError], str, str]] = {
 }
 
 # Content-review failures of the output and ghost faces are a property of one result: another seed may pass.
-NEW_SEED_CODES = frozenset({50511, 201304})
+NEW_SEED_CODES = frozenset({50511, 50519, 201304})
+# Internal failures the client retries once (the docs disagree whether they are transient; one retry is bounded).
+RETRY_ONCE_CODES = frozenset({50500, 50501, 50520, 50521, 50522})
 
 _GATEWAY_CODES: dict[str, tuple[str, str]] = {
     "MissingParameter": ("The gateway says the request is incomplete.", "A proxy may strip headers; else a bug."),
@@ -138,9 +149,42 @@ def service_error(code: int, message: str, http_status: int | None, request_id: 
     return cls(text + detail, hint=hint, http_status=http_status, code=code, request_id=request_id)
 
 
+# Gateway codes that say "not now" rather than "not you" (Volcengine's common error table), retried like
+# 50429 / 50500. Any other code the table above does not know is quoted as it came, by its HTTP status.
+_GATEWAY_THROTTLE = frozenset({"FlowLimitExceeded", "AccountFlowLimitExceeded", "RequestLimitExceeded"})
+_GATEWAY_UNAVAILABLE = frozenset({"ServiceUnavailableTemp", "ServiceTemporarilyUnavailable"})
+
+
+def _unknown_gateway_error(code: str, message: str, http_status: int | None,
+                           request_id: str | None) -> VolcError:
+    said = f' Gateway said: "{message[:200].rstrip(".")}".' if message else ""
+    if code in _GATEWAY_THROTTLE or http_status == 429:
+        return RateLimitError(f"The API gateway is throttling requests ({code}).{said}",
+                              hint="Wait a moment, lower variants, or ask Volcengine for a higher quota.",
+                              http_status=http_status, code=code, request_id=request_id)
+    if code in _GATEWAY_UNAVAILABLE or (http_status or 0) >= 500:
+        return ServiceError(f"The API gateway answered {code}: the service is unavailable.{said}",
+                            hint="Try again later.", http_status=http_status, code=code, request_id=request_id)
+    return ServiceError(f"The API gateway answered an error this pack does not know ({code}).{said}",
+                        hint="Look the code up in Volcengine's error list; report it if it persists.",
+                        http_status=http_status, code=code, request_id=request_id)
+
+
+def plain_text_error(http_status: int, words: str, request_id: str | None = None) -> VolcError:
+    """A non-JSON answer (the gateway answers some malformed requests in plain text): its status and first words."""
+    said = f': "{words}"' if words else " without a body"
+    cls = RateLimitError if http_status == 429 else ServiceError
+    hint = ("Wait a moment and run again." if http_status in (429, 503) else
+            "Try again; if it persists, check VOLC_VISUAL_ENDPOINT and any proxy in between.")
+    return cls(f"The service answered HTTP {http_status} in plain text{said}.", hint=hint, http_status=http_status,
+               request_id=request_id)
+
+
 def gateway_error(code: str, message: str, http_status: int | None, request_id: str | None,
                   key_hint: str = "", source: str = "environment") -> VolcError:
-    text, hint = _GATEWAY_CODES.get(code, ("The API gateway refused the request.", "Check the credentials."))
+    if code not in _GATEWAY_CODES:
+        return _unknown_gateway_error(code, message, http_status, request_id)
+    text, hint = _GATEWAY_CODES[code]
     where = "VOLC_ACCESSKEY" if source == "environment" else f"the access key in {source}"
     if code == "InvalidAccessKey" and key_hint:
         hint = f"Check {where} (the key ending {key_hint}): copy it again from the console."
@@ -149,3 +193,27 @@ def gateway_error(code: str, message: str, http_status: int | None, request_id: 
     detail = f' Gateway said: "{message[:200].rstrip(".")}".' if message else ""
     return GatewayAuthError(f"{text}{detail}", hint=hint, http_status=http_status, code=code,
                             request_id=request_id)
+
+
+# 50400 names no service; whoever makes the call knows which one it asked for.
+SERVICE_NAMES = {"i2i_inpainting": "Inpainting (i2i_inpainting)",
+                 "saliency_seg": "subject segmentation (saliency_seg)",
+                 "entity_seg": "entity segmentation (entity_seg)"}
+
+
+@contextmanager
+def naming_the_service(req_key: str) -> Iterator[None]:
+    """Re-raise a 50400 from the block as "no permission for <the service of req_key>"."""
+    try:
+        yield
+    except VolcError as exc:
+        if exc.code != 50400:
+            raise
+        service = SERVICE_NAMES.get(req_key, req_key)
+        generic = _SERVICE_CODES[50400][1]  # keeps whatever service_error added after it (the server's words)
+        named = GatewayAuthError(exc.message.replace(generic, f"The account has no permission for {service}.", 1),
+                                 hint=f"Enable {service.split(' (')[0]} for this account in the Volcengine console.",
+                                 http_status=exc.http_status, code=exc.code, request_id=exc.request_id)
+        named.attempts, named.retries = exc.attempts, exc.retries
+        raise named from None
+

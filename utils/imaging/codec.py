@@ -11,9 +11,18 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from ..api.client import INPAINT_MAX_BASE64, SEGMENT_MAX_BASE64
 from ..api.errors import InputError
 
-MAX_IMAGE_BYTES = 5 * 1024 * 1024
+
+def base64_budget(chars: int) -> int:
+    """The most bytes whose base64 text (4 * ceil(n / 3) characters) fits in `chars` characters."""
+    return chars // 4 * 3
+
+
+# Byte budgets under the strictest reading of the limits: the base64 text, not the file, stays within them.
+MAX_IMAGE_BYTES = base64_budget(INPAINT_MAX_BASE64)      # 3,750,000 bytes -> 5,000,000 characters
+SEGMENT_MAX_BYTES = base64_budget(SEGMENT_MAX_BASE64)    # 3,525,000 bytes -> 4,700,000 characters
 MIN_SIDE = 64
 MAX_SIDE = 4096
 
@@ -233,16 +242,21 @@ def encode_image(rgb: np.ndarray, max_bytes: int = MAX_IMAGE_BYTES) -> EncodedIm
     return EncodedImage(found[0], "JPEG", found[1])
 
 
-def encode_mask(mask: np.ndarray) -> bytes:
-    """bool or uint8 [H,W] -> 8-bit greyscale PNG with exactly 0 (keep) / 255 (erase). Any non-zero uint8 is erase."""
+def encode_mask(mask: np.ndarray, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
+    """bool or uint8 [H,W] -> 8-bit greyscale PNG with exactly 0 (keep) / 255 (erase). Any non-zero uint8 is erase.
+    A mask of pure noise is the only kind that outgrows the budget at level 1 (4096 px: 4.1 MB); level 9 fits it."""
     arr = np.asarray(mask)
     if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
         raise ValueError(f"mask: expected [H, W], got {arr.shape}")
     grey = np.ascontiguousarray(arr != 0).view(np.uint8)  # bool -> 0/1 without another copy
     grey *= 255
-    buf = io.BytesIO()
-    Image.fromarray(grey).save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
+    for level in (1, 9):
+        buf = io.BytesIO()
+        Image.fromarray(grey).save(buf, format="PNG", compress_level=level)
+        if buf.tell() <= max_bytes:
+            return buf.getvalue()
+    raise InputError(f"mask ({arr.shape[1]}x{arr.shape[0]}) is too detailed to fit {max_bytes:,} bytes as a PNG.",
+                     hint="Use a simpler mask (fewer, larger painted areas) or a smaller crop.")
 
 
 # ----------------------------------------------------------------------------------------------- decoding

@@ -83,7 +83,8 @@ def context_box(mask: np.ndarray, context: float, margin: int) -> Box:
 class FitPlan:
     """How a src_w x src_h crop becomes the send_w x send_h image the service accepts.
 
-    scaled_* is the resized content; pad_x / pad_y (total) are appended on the right / bottom.
+    scaled_* is the resized content; pad_x / pad_y (total) are added around it: pad_left / pad_top of them before
+    the content, the rest after it (on the right / bottom).
     """
     src_w: int
     src_h: int
@@ -93,6 +94,19 @@ class FitPlan:
     send_h: int
     pad_x: int
     pad_y: int
+    pad_left: int = 0
+    pad_top: int = 0
+
+
+def fit_scale(width: int, height: int, min_side: int = MIN_SIDE, max_side: int = MAX_SIDE) -> float:
+    """The scale that brings the long side to <= max_side and the short side to >= min_side, changing no more than
+    needed; beyond max_side:min_side aspect the long side wins."""
+    long_side, short_side = max(width, height), min(width, height)
+    if long_side > max_side:
+        return max_side / long_side
+    if short_side < min_side:
+        return min(min_side / short_side, max_side / long_side)
+    return 1.0
 
 
 def plan_fit(width: int, height: int, min_side: int = MIN_SIDE, max_side: int = MAX_SIDE) -> FitPlan:
@@ -100,12 +114,7 @@ def plan_fit(width: int, height: int, min_side: int = MIN_SIDE, max_side: int = 
     Beyond max_side:min_side aspect both cannot hold: the long side wins and the short side is padded."""
     if width < 1 or height < 1:
         raise ValueError(f"cannot fit an image of {width}x{height}")
-    long_side, short_side = max(width, height), min(width, height)
-    scale = 1.0
-    if long_side > max_side:
-        scale = max_side / long_side
-    elif short_side < min_side:
-        scale = min(min_side / short_side, max_side / long_side)
+    scale = fit_scale(width, height, min_side, max_side)
     scaled_w = min(max_side, max(1, round(width * scale)))
     scaled_h = min(max_side, max(1, round(height * scale)))
     send_w, send_h = max(scaled_w, min_side), max(scaled_h, min_side)
@@ -122,8 +131,12 @@ def apply_fit(rgb: np.ndarray, plan: FitPlan) -> np.ndarray:
     _check_plan_input(rgb, plan, "image")
     out = resize_rgb(rgb, plan.scaled_w, plan.scaled_h)
     if plan.pad_x or plan.pad_y:
-        out = np.pad(out, ((0, plan.pad_y), (0, plan.pad_x), (0, 0)), mode="edge")
+        out = np.pad(out, (*_pads(plan), (0, 0)), mode="edge")
     return out
+
+
+def _pads(plan: FitPlan) -> tuple[tuple[int, int], tuple[int, int]]:
+    return (plan.pad_top, plan.pad_y - plan.pad_top), (plan.pad_left, plan.pad_x - plan.pad_left)
 
 
 def apply_fit_mask(mask: np.ndarray, plan: FitPlan) -> np.ndarray:
@@ -131,7 +144,7 @@ def apply_fit_mask(mask: np.ndarray, plan: FitPlan) -> np.ndarray:
     _check_plan_input(mask, plan, "mask")
     out = resize_mask(mask, plan.scaled_w, plan.scaled_h)
     if plan.pad_x or plan.pad_y:
-        out = np.pad(out, ((0, plan.pad_y), (0, plan.pad_x)), mode="constant", constant_values=False)
+        out = np.pad(out, _pads(plan), mode="constant", constant_values=False)
     return out
 
 
@@ -142,7 +155,7 @@ def undo_fit(result: np.ndarray, plan: FitPlan) -> np.ndarray:
     """
     if result.shape[:2] != (plan.send_h, plan.send_w):
         result = resize_rgb(result, plan.send_w, plan.send_h)
-    content = result[: plan.scaled_h, : plan.scaled_w]
+    content = result[plan.pad_top: plan.pad_top + plan.scaled_h, plan.pad_left: plan.pad_left + plan.scaled_w]
     if content.shape[:2] == (plan.src_h, plan.src_w):
         return np.ascontiguousarray(content)
     return resize_rgb(np.ascontiguousarray(content), plan.src_w, plan.src_h)
@@ -151,13 +164,14 @@ def undo_fit(result: np.ndarray, plan: FitPlan) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------- paste back
 
 def paste_back(original: np.ndarray, result: np.ndarray, box: Box, weights: np.ndarray,
-               out: np.ndarray | None = None) -> np.ndarray:
+               out: np.ndarray | None = None, drift: np.ndarray | None = None) -> np.ndarray:
     """A new float32 [H,W,3]: the sanitised original (RGB, NaN -> 0, clipped) everywhere, and inside `box` where
     weights > 0 the blend original*(1-w) + result/255*w. Weight-0 pixels are bit-identical to the sanitised original.
 
     An empty box (e.g. Box(0, 0, 0, 0) with 0x0 result / weights) gives just the sanitised original. `out`, when
     given (float32 [H,W,3], e.g. a slot of a preallocated batch, not overlapping `original`), is filled and
-    returned instead of a new array: that saves a full-frame copy.
+    returned instead of a new array: that saves a full-frame copy. `drift` (levels per channel, see seam.py) is
+    subtracted from the result before blending.
     """
     h, w = original.shape[:2]
     if not (0 <= box.x0 <= box.x1 <= w and 0 <= box.y0 <= box.y1 <= h):
@@ -175,11 +189,11 @@ def paste_back(original: np.ndarray, result: np.ndarray, box: Box, weights: np.n
     region = out[box.slices]
     rows = max(1, _BLEND_FLOATS // (3 * box.width))
     for r0 in range(0, box.height, rows):  # row chunks keep the blend temporaries small
-        _blend_rows(region[r0:r0 + rows], result[r0:r0 + rows], weights[r0:r0 + rows])
+        _blend_rows(region[r0:r0 + rows], result[r0:r0 + rows], weights[r0:r0 + rows], drift)
     return out
 
 
-def _blend_rows(dst: np.ndarray, result: np.ndarray, weights: np.ndarray) -> None:
+def _blend_rows(dst: np.ndarray, result: np.ndarray, weights: np.ndarray, drift: np.ndarray | None) -> None:
     sel = weights > 0  # NaN weights are not > 0 either
     cols = np.flatnonzero(sel.any(axis=0))
     if cols.size == 0:
@@ -188,6 +202,9 @@ def _blend_rows(dst: np.ndarray, result: np.ndarray, weights: np.ndarray) -> Non
     dst, result, weights, sel = dst[:, c0:c1], result[:, c0:c1], weights[:, c0:c1], sel[:, c0:c1]
     wt = np.minimum(weights, np.float32(1.0), dtype=np.float32)[..., None]
     new = result.astype(np.float32)
+    if drift is not None:
+        new -= np.asarray(drift, np.float32)
+        np.clip(new, 0.0, 255.0, out=new)
     new /= np.float32(255.0)
     new *= wt
     blend = np.float32(1.0) - wt

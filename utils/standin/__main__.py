@@ -1,6 +1,6 @@
 """`python -m utils.standin` from the repository root runs the stand-in endpoint."""
 import sys
 
-from .server import main
+from .cli import main
 
 sys.exit(main())

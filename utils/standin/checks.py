@@ -17,8 +17,9 @@ from PIL import Image, UnidentifiedImageError
 
 MIB = 1024 * 1024
 MAX_BODY_BYTES = 16 * MIB
-MAX_INPAINT_IMAGE_BYTES = 5 * MIB  # decoded bytes
-MAX_SALIENCY_BASE64 = int(4.7 * MIB)  # base64 characters
+# The strictest reading of "5 MB" / "base64 4.7Mb": the base64 text of each upload, in characters.
+MAX_INPAINT_BASE64 = 5_000_000
+MAX_SALIENCY_BASE64 = 4_700_000
 INPAINT_SIDES = (64, 4096)
 SALIENCY_SIDES = (128, 4096)
 
@@ -103,8 +104,7 @@ def check_req_key(body: dict[str, Any], allowed: tuple[str, ...]) -> str:
     return req_key
 
 
-def decode_inputs(body: dict[str, Any], count: int, infos: list[ImageInfo], *, max_bytes: int | None = None,
-                  max_base64: int | None = None) -> list[bytes]:
+def decode_inputs(body: dict[str, Any], count: int, infos: list[ImageInfo], *, max_base64: int) -> list[bytes]:
     """Decode `binary_data_base64`, appending an ImageInfo per decoded input to `infos` as it goes."""
     items = body.get("binary_data_base64")
     urls = body.get("image_urls")
@@ -121,14 +121,13 @@ def decode_inputs(body: dict[str, Any], count: int, infos: list[ImageInfo], *, m
     out = []
     for index, item in enumerate(items):
         name = _input_name(index, count)
-        if max_base64 is not None and len(item) > max_base64:
-            raise ApiError(50205, f"{name} is too large: {len(item)} base64 characters, the limit is 4.7 MB")
+        if len(item) > max_base64:
+            raise ApiError(50205, f"{name} is too large: {len(item):,} base64 characters, the limit is "
+                                  f"{max_base64:,} ({max_base64 / 1e6:g} MB of base64)")
         data = _b64decode(item, name)
         if not data:
             raise ApiError(50206, f"{name} is empty")
         infos.append(describe(data))
-        if max_bytes is not None and len(data) > max_bytes:
-            raise ApiError(50205, f"{name} is too large: {len(data)} bytes, the limit is {max_bytes // MIB} MB")
         out.append(data)
     return out
 
@@ -211,14 +210,14 @@ def inpaint_params(body: dict[str, Any]) -> dict[str, Any]:
     """Validated numeric/string parameters with defaults filled in: 50200 on a wrong type or range."""
     out: dict[str, Any] = {}
     for name, (kind, low, high, default) in INPAINT_RANGES.items():
-        out[name] = _number(body, name, kind, low, high, default)
+        out[name] = number_param(body, name, kind, low, high, default)
     quality = body.get("quality")
     if quality is None:
         quality = "M"
     if quality not in QUALITIES:
         raise ApiError(50200, f"quality must be one of H, M, L, got {str(quality)[:32]!r}")
     out["quality"] = quality
-    out["return_url"] = _bool(body, "return_url")
+    out["return_url"] = bool_param(body, "return_url")
     logo = body.get("logo_info")
     if logo is not None:
         out["logo_info"] = _logo(logo)
@@ -228,9 +227,9 @@ def inpaint_params(body: dict[str, Any]) -> dict[str, Any]:
 def _logo(logo: Any) -> dict[str, Any]:
     if not isinstance(logo, dict):
         raise ApiError(50200, "logo_info must be an object")
-    out = {"add_logo": _bool(logo, "add_logo", "logo_info.")}
+    out = {"add_logo": bool_param(logo, "add_logo", "logo_info.")}
     for name, (kind, low, high) in LOGO_RANGES.items():
-        out[name] = _number(logo, name, kind, low, high, None, "logo_info.")
+        out[name] = number_param(logo, name, kind, low, high, None, "logo_info.")
     text = logo.get("logo_text_content")
     if text is not None and not isinstance(text, str):
         raise ApiError(50200, "logo_info.logo_text_content must be a string")
@@ -238,7 +237,7 @@ def _logo(logo: Any) -> dict[str, Any]:
     return out
 
 
-def _number(body: dict[str, Any], name: str, kind: type, low: float, high: float, default: Any,
+def number_param(body: dict[str, Any], name: str, kind: type, low: float, high: float, default: Any,
             prefix: str = "") -> Any:
     value = body.get(name)
     if value is None:
@@ -253,7 +252,7 @@ def _number(body: dict[str, Any], name: str, kind: type, low: float, high: float
     return kind(value)
 
 
-def _bool(body: dict[str, Any], name: str, prefix: str = "") -> bool:
+def bool_param(body: dict[str, Any], name: str, prefix: str = "") -> bool:
     value = body.get(name)
     if value is None:
         return False
@@ -263,20 +262,21 @@ def _bool(body: dict[str, Any], name: str, prefix: str = "") -> bool:
 
 
 def saliency_params(body: dict[str, Any]) -> dict[str, Any]:
-    only_mask = _number(body, "only_mask", int, 0, 4, 0)
-    refine = _number(body, "refine_mask", int, 0, 2, 0)
+    only_mask = number_param(body, "only_mask", int, 0, 4, 0)
+    refine = number_param(body, "refine_mask", int, 0, 2, 0)
     rgb = body.get("rgb")
     if rgb is None:
         rgb = [255, 255, 255]
     if (not isinstance(rgb, list) or len(rgb) != 3
             or not all(isinstance(v, int) and not isinstance(v, bool) and -1 <= v <= 255 for v in rgb)):
         raise ApiError(50200, "rgb must be a list of three integers in -1..255 ([-1, -1, -1] = transparent)")
-    return {"only_mask": only_mask, "refine_mask": refine, "rgb": tuple(rgb), "return_url": _bool(body, "return_url")}
+    return {"only_mask": only_mask, "refine_mask": refine, "rgb": tuple(rgb),
+            "return_url": bool_param(body, "return_url")}
 
 
 def build_inpaint(body: dict[str, Any], infos: list[ImageInfo]) -> InpaintJob:
     params = inpaint_params(body)
-    image_data, mask_data = decode_inputs(body, 2, infos, max_bytes=MAX_INPAINT_IMAGE_BYTES)
+    image_data, mask_data = decode_inputs(body, 2, infos, max_base64=MAX_INPAINT_BASE64)
     image = open_image(image_data, ("JPEG", "PNG"), INPAINT_SIDES)
     mask = check_mask(mask_data, image.size)
     return InpaintJob(image, mask, params)

@@ -1,12 +1,14 @@
 """The HTTP plumbing of the stand-in endpoint: a threading server on loopback whose handler delegates to the
-StandIn, can answer with a TCP reset, and whose open connections stop() can cut."""
+StandIn, can answer with a TCP reset, a trickle or a body of unknown length, and whose open connections stop() can
+cut."""
 from __future__ import annotations
 
 import socket
 import struct
 import sys
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -22,6 +24,9 @@ class Reply:
     body: bytes = b""
     content_type: str = JSON_TYPE
     close: bool = False
+    rate: float | None = None  # bytes per second: trickle the body
+    headers: dict[str, str] = field(default_factory=dict)
+    stream: Callable[[], Iterator[bytes]] | None = None  # a body of unknown length: sent, then the connection closed
 
 
 def read_body(handler: BaseHTTPRequestHandler) -> tuple[bytes, ApiError | None]:
@@ -58,7 +63,7 @@ class Handler(BaseHTTPRequestHandler):
         self._send(self.server.standin._handle_get(self))
 
     def _send(self, reply: Reply) -> None:
-        self.close_connection = self.close_connection or reply.close
+        self.close_connection = self.close_connection or reply.close or reply.stream is not None
         if reply.status is None:  # "reset": the request was read; now drop the connection with an RST
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.server.mark_reset(self.connection)
@@ -67,13 +72,32 @@ class Handler(BaseHTTPRequestHandler):
         try:
             self.send_response(reply.status)
             self.send_header("Content-Type", reply.content_type)
-            self.send_header("Content-Length", str(len(reply.body)))
-            if reply.close:
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            if reply.stream is None:
+                self.send_header("Content-Length", str(len(reply.body)))
+            if self.close_connection:
                 self.send_header("Connection", "close")
             self.end_headers()
-            self.wfile.write(reply.body)
+            if reply.stream is not None:
+                for chunk in reply.stream():
+                    self.wfile.write(chunk)
+            elif reply.rate:
+                self._trickle(reply.body, reply.rate)
+            else:
+                self.wfile.write(reply.body)
         except OSError:  # the client gave up (e.g. its read timeout during a "latency" fault)
             self.close_connection = True
+
+    def _trickle(self, body: bytes, rate: float) -> None:
+        """Send `body` at `rate` bytes per second, in about ten writes a second; stop() cuts it short."""
+        step = max(1, int(rate / 10))
+        stopping = self.server.standin.stopping
+        for start in range(0, len(body), step):
+            if start and stopping.wait(step / rate):
+                self.close_connection = True
+                return
+            self.wfile.write(body[start:start + step])
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet: tests create many servers
         pass
@@ -88,6 +112,7 @@ class Server(ThreadingHTTPServer):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.standin = standin
         self._open: set[socket.socket] = set()
+        self.accepted = 0  # connections since the last reset_count(): tests check pooling with it
         self._resets: set[socket.socket] = set()
         self._conn_lock = threading.Lock()
         super().__init__(address, Handler)
@@ -95,6 +120,15 @@ class Server(ThreadingHTTPServer):
     def track(self, conn: socket.socket, active: bool) -> None:
         with self._conn_lock:
             (self._open.add if active else self._open.discard)(conn)
+            self.accepted += active
+
+    def connection_counts(self, reset: bool = False) -> tuple[int, int]:
+        """(connections accepted since the last reset, connections open now)."""
+        with self._conn_lock:
+            counts = (self.accepted, len(self._open))
+            if reset:
+                self.accepted = 0
+            return counts
 
     def mark_reset(self, conn: socket.socket) -> None:
         with self._conn_lock:

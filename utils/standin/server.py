@@ -1,26 +1,31 @@
 """Local stand-in for the Volcengine visual API, for tests and offline demos (no machine here reaches Volcengine).
 
-Serves `POST /?Action=Img2ImgInpainting|CVProcess&Version=2022-08-31` on loopback, checks Signature V4 like the
-gateway (with `signing.verify_request`), validates bodies like the service (same error codes), answers inpainting
-with a classical seeded fill and saliency_seg with a border-contrast mask, and can inject faults. Results asked for
-with return_url are served unsigned at `GET /results/<id>.jpg` until stop().
+Serves `POST /?Action=Img2ImgInpainting|EntitySegment|CVProcess&Version=2022-08-31` on loopback, checks Signature V4
+like the gateway (with `signing.verify_request`), validates bodies like the service (same error codes), answers
+inpainting with a classical seeded fill, saliency_seg with a border-contrast mask and entity_seg with colour regions
+(entities.py), and can inject faults. Results asked for with return_url are served unsigned at
+`GET /results/<id>.jpg` until stop().
 
 Choices where the reference leaves room: steps 1..50, strength 0.1..1.0, scale 1..20, seed -1..2**63-1 (int64),
-dilate_size 0..100 (all inclusive); 50400 answers HTTP 400; URL results are JPEG. Faults are matched in FIFO order:
-a request takes one application of the first queued fault whose `action` matches its req_key ("empty_mask" only
-matches saliency_seg). "reset", "latency" and "gateway" apply after authentication and before body validation; the
-others only once the body is valid, so an invalid request leaves them queued. A reset request is recorded with
-http_status None. Only verified requests have `signed` True. Nothing recorded holds a secret, token or signature.
+dilate_size 0..100 (all inclusive); uploads at most 5,000,000 (inpainting) / 4,700,000 (saliency, entities) base64
+characters each, the strictest reading of the documented limits; 50400 answers HTTP 400; URL results are JPEG.
+Faults (faults.py lists every kind) are matched in FIFO order: a request takes one application of the first queued
+fault whose `action` matches its req_key ("empty_mask" only matches saliency_seg and entity_seg). "reset",
+"latency", "gateway", "plain_text" and the error-shaped "echo_credentials" apply after authentication and before
+body validation; the others only once the body is valid, so an invalid request leaves them queued. Like the service,
+the stand-in checks the req_key's permission (50400) after authentication and before the body's arguments:
+`deny("i2i_inpainting")` (CLI `--deny`) plays an account without Inpainting, so an image-less request answers 50400
+instead of 50201.
+A reset request is recorded with http_status None. Only verified requests have `signed` True. Nothing recorded holds
+a secret, token or signature.
 
-CLI: `python -m utils.standin [--host 127.0.0.1] [--port 8787] [--fault KIND[:ARG][/TIMES] ...]` from the repo root.
+CLI (cli.py): `python -m utils.standin [--host 127.0.0.1] [--port 8787] [--fault KIND[:ARG][/TIMES] ...]
+[--deny REQ_KEY]`.
 """
 from __future__ import annotations
 
-import argparse
 import base64
 import secrets
-import signal
-import sys
 import threading
 import time
 import traceback
@@ -31,54 +36,24 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ..api.client import is_loopback
-from .checks import (ApiError, ImageInfo, InpaintJob, build_inpaint, build_saliency, check_req_key,
-                             lenient_body, parse_body)
+from .checks import ApiError, ImageInfo, InpaintJob, check_req_key, lenient_body, parse_body
+from .faults import FAULT_KINDS, Fault, parse_fault
 from .http import Handler, Reply, Server, read_body
-from .service import (GATEWAY_CODES, GatewayError, as_jpeg, authenticate, gateway_body, half_size, route,
-                              run_inpaint, run_saliency, service_body, success_body)
+from .service import (GatewayError, as_jpeg, authenticate, build_job, dump, gateway_body, half_size, route, run_job,
+                      service_body, success_answer)
+from .shapes import (echo_gateway_body, echo_service_body, echo_success, echoed, malformed_body,
+                     oversized_chunks)
+from .variations import SIZE_FAULTS, resize_answer
 
-__all__ = ["STANDIN_ACCESS_KEY", "STANDIN_SECRET_KEY", "Fault", "ImageInfo", "Recorded", "StandIn", "main"]
+__all__ = ["STANDIN_ACCESS_KEY", "STANDIN_SECRET_KEY", "FAULT_KINDS", "Fault", "ImageInfo", "Recorded", "StandIn",
+           "parse_fault"]
 
 # Public, documented example credentials: they only open this local stand-in.
 STANDIN_ACCESS_KEY = "AKLTSTANDINEXAMPLEACCESSKEY0000"
 STANDIN_SECRET_KEY = "standin-EXAMPLE-secret-not-a-real-key"
 
-FAULT_KINDS = ("latency", "error", "ghost_face", "gateway", "reset", "truncated_json", "bad_base64", "wrong_size",
-               "expired_url", "empty_mask")
-PRE_VALIDATION = ("reset", "latency", "gateway")
-GHOST_SHAPES = ("code", "algorithm", "message")
 HIDDEN_HEADERS = ("authorization", "x-security-token")
 MAX_RESULTS = 512
-
-
-@dataclass
-class Fault:
-    kind: str
-    times: int = 1
-    seconds: float = 0.0
-    code: int | str | None = None
-    shape: str = "code"
-    action: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {', '.join(FAULT_KINDS)}")
-        if not isinstance(self.times, int) or self.times < 1:
-            raise ValueError("Fault.times must be an integer >= 1")
-        if self.kind == "latency" and not self.seconds >= 0:
-            raise ValueError("Fault.seconds must be >= 0")
-        if self.kind == "error" and self.code is not None and (not isinstance(self.code, int)
-                                                                or isinstance(self.code, bool)):
-            raise ValueError("an 'error' fault needs an integer API code, e.g. 50429")
-        if self.kind == "gateway" and self.code is not None and self.code not in GATEWAY_CODES:
-            raise ValueError(f"unknown gateway code {self.code!r}; expected one of {', '.join(GATEWAY_CODES)}")
-        if self.shape not in GHOST_SHAPES:
-            raise ValueError(f"Fault.shape must be one of {', '.join(GHOST_SHAPES)}")
-
-    def matches(self, req_key: str | None) -> bool:
-        if self.action is not None and req_key != self.action:
-            return False
-        return self.kind != "empty_mask" or req_key == "saliency_seg"
 
 
 @dataclass
@@ -109,8 +84,9 @@ class StandIn:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._records: list[Recorded] = []
-        self._results: OrderedDict[str, bytes] = OrderedDict()
+        self._results: OrderedDict[str, tuple[bytes, float | None]] = OrderedDict()  # id -> (data, trickle rate)
         self._downloads: list[tuple[str, int]] = []
+        self._denied: set[str] = set()
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -161,6 +137,11 @@ class StandIn:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    @property
+    def stopping(self) -> threading.Event:
+        """Set by stop(): slow answers (latency, trickle) end early."""
+        return self._stopping
+
     # --- faults and records ---
     def inject(self, *faults: Fault) -> None:
         with self._lock:
@@ -183,22 +164,34 @@ class StandIn:
         with self._lock:
             return list(self._downloads)
 
+    def deny(self, *req_keys: str) -> None:
+        """Play an account without permission for these req_keys (answers 50400) until clear()."""
+        with self._lock:
+            self._denied.update(req_keys)
+
     def clear(self) -> None:
         with self._lock:
             self._records = []  # in-flight requests keep writing to the old list, so they vanish too
             self._faults.clear()
             self._downloads.clear()
+            self._denied.clear()
+        if self._server is not None:
+            self._server.connection_counts(reset=True)
+
+    def connections(self) -> tuple[int, int]:
+        """(TCP connections accepted since clear(), connections open now): what pooling saves shows here."""
+        return self._server.connection_counts() if self._server is not None else (0, 0)
 
     def count(self, req_key: str | None = None) -> int:
         with self._lock:
             return sum(1 for r in self._records if req_key is None or r.req_key == req_key)
 
-    def _take_fault(self, req_key: str | None, kinds: tuple[str, ...]) -> Fault | None:
-        """Consume one application of the first queued fault matching req_key, if it is one of `kinds`."""
+    def _take_fault(self, req_key: str | None, pre_validation: bool) -> Fault | None:
+        """Consume one application of the first queued fault matching req_key, if it applies at this stage."""
         with self._lock:
             for index, fault in enumerate(self._faults):
                 if fault.matches(req_key):
-                    if fault.kind not in kinds:
+                    if fault.pre_validation != pre_validation:
                         return None
                     fault.times -= 1
                     if fault.times == 0:
@@ -206,13 +199,14 @@ class StandIn:
                     return replace(fault, times=1)
         return None
 
-    def _store_result(self, data: bytes) -> str:
+    def _store_result(self, data: bytes, rate: float | None = None, prefix: str = "") -> str:
+        """A URL serving `data` (at `rate` bytes per second when given); `prefix` "redirect-" makes it a 302."""
         result_id = secrets.token_hex(12)
         with self._lock:
-            self._results[result_id] = data
+            self._results[result_id] = (data, rate)
             while len(self._results) > MAX_RESULTS:
                 self._results.popitem(last=False)
-        return f"{self.endpoint}/results/{result_id}.jpg"
+        return f"{self.endpoint}/results/{prefix}{result_id}.jpg"
 
     # --- request handling (called on the server's threads) ---
     def _handle_post(self, handler: Handler) -> Reply:
@@ -242,54 +236,87 @@ class StandIn:
         except GatewayError as exc:
             return self._gateway(rec, exc.code, exc.message)
         try:
-            return self._serve(rec, body, allowed, started)
+            return self._serve(rec, body, allowed, started, headers)
         except Exception as exc:  # noqa: BLE001 - a bug here must still answer, not hang the client
             traceback.print_exc()
             return self._service_error(rec, ApiError(50500, f"stand-in internal error ({type(exc).__name__})"),
                                        started)
 
-    def _serve(self, rec: Recorded, body: bytes, allowed: tuple[str, ...], started: float) -> Reply:
-        fault = self._take_fault(rec.req_key, PRE_VALIDATION)
-        if fault is not None and fault.kind == "reset":
-            return Reply(None)
-        if fault is not None and fault.kind == "gateway":
-            code = str(fault.code or "AccessDenied")
-            return self._gateway(rec, code, f"{code} for {rec.action} [stand-in fault]")
+    def _serve(self, rec: Recorded, body: bytes, allowed: tuple[str, ...], started: float,
+               headers: dict[str, str]) -> Reply:
+        fault = self._take_fault(rec.req_key, True)
+        if fault is not None and fault.kind != "latency":
+            return self._refuse(rec, fault, headers)
         if fault is not None and self._stopping.wait(fault.seconds):  # latency; stop() cuts it short
             return Reply(None)
         try:
             payload = parse_body(body)
             req_key = check_req_key(payload, allowed)
-            build = build_inpaint if req_key == "i2i_inpainting" else build_saliency
-            job = build(payload, rec.images)
+            with self._lock:
+                if req_key in self._denied:
+                    raise ApiError(50400, f"Access Denied: this account has no permission for {req_key}")
+            job = build_job(req_key, payload, rec.images)
         except ApiError as exc:
             return self._service_error(rec, exc, started)
         if fault is None:
-            fault = self._take_fault(req_key, tuple(k for k in FAULT_KINDS if k not in PRE_VALIDATION))
-        return self._run(rec, job, fault.kind if fault else None, fault, started)
+            fault = self._take_fault(req_key, False)
+        return self._run(rec, job, fault, started, headers)
 
-    def _run(self, rec: Recorded, job: Any, kind: str | None, fault: Fault | None, started: float) -> Reply:
+    def _refuse(self, rec: Recorded, fault: Fault, headers: dict[str, str]) -> Reply:
+        """The faults that answer before the body is looked at."""
+        if fault.kind == "reset":
+            return Reply(None)
+        if fault.kind == "plain_text":
+            rec.http_status, rec.code = fault.status or 400, "plain_text"
+            return Reply(rec.http_status, fault.text.encode("utf-8"), "text/plain; charset=utf-8")
+        if fault.kind == "echo_credentials":
+            build = echo_gateway_body if fault.shape == "gateway" else echo_service_body
+            status, answer = build(echoed(headers, self._keys), rec.request_id)
+            rec.http_status, rec.code = status, "echo"  # the record never holds what was echoed
+            return Reply(status, answer)
+        code = str(fault.code or "AccessDenied")
+        return self._gateway(rec, code, f"{code} for {rec.action} [stand-in fault]", fault.status)
+
+    def _run(self, rec: Recorded, job: Any, fault: Fault | None, started: float, headers: dict[str, str]) -> Reply:
+        kind, shape = (fault.kind, fault.shape) if fault else (None, "")
         if kind == "error":
             return self._service_error(rec, ApiError(int(fault.code or 50500), ""), started)
         if kind == "ghost_face":
-            return self._ghost_face(rec, fault.shape, started)
-        if isinstance(job, InpaintJob):
-            outputs, want_url = [run_inpaint(job)], job.params["return_url"]
-        else:
-            outputs, want_url = run_saliency(job, empty=kind == "empty_mask"), job.return_url
+            return self._ghost_face(rec, shape, started)
+        outputs, want_url, fields = run_job(job, empty=kind == "empty_mask", drift=kind == "seam_drift")
+        if not outputs:  # no entity and one layer per entity asked for: an empty list, nothing to vary
+            kind = None if kind in ("wrong_size", "bad_base64", *SIZE_FAULTS) else kind
         if kind == "wrong_size":
             outputs[0] = half_size(outputs[0])
+        if kind in SIZE_FAULTS:
+            outputs[0] = resize_answer(outputs[0], kind)
         images = [base64.b64encode(data).decode("ascii") for data in outputs]
         urls = [self._store_result(as_jpeg(outputs[0]))] if want_url else None
-        if kind == "expired_url":  # nothing inline, and the URL answers 404
-            images, urls = [], [f"{self.endpoint}/results/expired-{secrets.token_hex(8)}.jpg"]
+        if kind in ("expired_url", "url_only") or (kind == "trickle" and shape == "download"):
+            images, urls = [], [self._url_only(fault, outputs[0])]  # nothing inline: the client must download
         if kind == "bad_base64":
             images[0] = "@@not-base64@@"  # 9 alphabet characters: invalid even for lenient decoders
-        answer = success_body(images, urls, rec.request_id, time.monotonic() - started)
-        if kind == "truncated_json":
-            answer = answer[: len(answer) // 2]
+        answer = success_answer(images, urls, rec.request_id, time.monotonic() - started, fields)
         rec.http_status, rec.code = 200, 10000
-        return Reply(200, answer)
+        if kind == "malformed" and shape == "oversized":
+            return Reply(200, stream=oversized_chunks)
+        if kind == "malformed":
+            return Reply(200, malformed_body(shape, answer, not isinstance(job, InpaintJob)))
+        if kind == "echo_credentials":
+            return Reply(200, echo_success(answer, echoed(headers, self._keys), self._store_result(outputs[0])))
+        body = dump(answer)
+        if kind == "truncated_json":
+            body = body[: len(body) // 2]
+        return Reply(200, body, rate=fault.rate if kind == "trickle" and shape == "answer" else None)
+
+    def _url_only(self, fault: Fault, output: bytes) -> str:
+        if fault.kind == "expired_url":  # answers 404
+            return f"{self.endpoint}/results/expired-{secrets.token_hex(8)}.jpg"
+        if fault.kind == "trickle":
+            return self._store_result(as_jpeg(output), rate=fault.rate)
+        if fault.url:
+            return fault.url
+        return self._store_result(as_jpeg(output), prefix="redirect-" if fault.shape == "redirect" else "")
 
     def _ghost_face(self, rec: Recorded, shape: str, started: float) -> Reply:
         elapsed = time.monotonic() - started
@@ -313,8 +340,8 @@ class StandIn:
         rec.http_status, rec.code = status, exc.code
         return Reply(status, body, close=close)
 
-    def _gateway(self, rec: Recorded, code: str, message: str) -> Reply:
-        status, body = gateway_body(code, message, rec.request_id, rec.action, rec.version)
+    def _gateway(self, rec: Recorded, code: str, message: str, status: int | None = None) -> Reply:
+        status, body = gateway_body(code, message, rec.request_id, rec.action, rec.version, status)
         rec.http_status, rec.code = status, code
         return Reply(status, body)
 
@@ -325,69 +352,19 @@ class StandIn:
             status, body = gateway_body("InvalidActionOrVersion", "the API takes POST /?Action=...&Version=...",
                                         _request_id(), "", "")
             return Reply(status, body)
+        name = path[len("/results/"):].removesuffix(".jpg") if path.endswith(".jpg") else ""
+        redirect = name.startswith("redirect-")
         with self._lock:
-            data = self._results.get(path[len("/results/"):].removesuffix(".jpg")) if path.endswith(".jpg") else None
-            self._downloads.append((path, 200 if data is not None else 404))
-        if data is None:
+            found = self._results.get(name.removeprefix("redirect-"))
+            status = 404 if found is None else 302 if redirect else 200
+            self._downloads.append((path, status))
+        if found is None:
             return Reply(404, b"Not Found: this result URL does not exist or has expired\n", "text/plain")
-        return Reply(200, data, "image/jpeg")
+        if redirect:
+            return Reply(302, b"", "text/plain", headers={"Location": path.replace("redirect-", "", 1)})
+        data, rate = found
+        return Reply(200, data, "image/jpeg", rate=rate)
 
 
 def _request_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S") + secrets.token_hex(9).upper()
-
-
-# --- CLI -------------------------------------------------------------------------------------------------------------
-
-def parse_fault(text: str) -> Fault:
-    """KIND[:ARG][/TIMES]: ARG is seconds (latency), the code (error, gateway) or the shape (ghost_face)."""
-    spec, _, times = text.partition("/")
-    kind, _, arg = spec.partition(":")
-    fields: dict[str, Any] = {"times": int(times) if times else 1}
-    if arg:
-        if kind == "latency":
-            fields["seconds"] = float(arg)
-        elif kind == "error":
-            fields["code"] = int(arg)
-        elif kind == "gateway":
-            fields["code"] = arg
-        elif kind == "ghost_face":
-            fields["shape"] = arg
-        else:
-            raise ValueError(f"fault kind {kind!r} takes no argument")
-    return Fault(kind, **fields)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m utils.standin", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8787, help="port (default 8787; 0 = any free port)")
-    parser.add_argument("--fault", action="append", default=[], metavar="KIND[:ARG][/TIMES]",
-                        help=f"queue a fault, repeatable; kinds: {', '.join(FAULT_KINDS)}")
-    args = parser.parse_args(argv)
-    try:
-        faults = [parse_fault(text) for text in args.fault]
-        standin = StandIn(host=args.host, port=args.port).start()
-    except (ValueError, OSError) as exc:
-        parser.error(str(exc))
-    standin.inject(*faults)
-    print(f"Volcengine visual stand-in listening on {standin.endpoint}")
-    print(f"access key: {STANDIN_ACCESS_KEY}")
-    print(f"secret key: {STANDIN_SECRET_KEY}  (public example key; it only opens this stand-in)")
-    print("Use it with:")
-    print(f"export VOLC_VISUAL_ENDPOINT={standin.endpoint} VOLC_ACCESSKEY={STANDIN_ACCESS_KEY} "
-          f"VOLC_SECRETKEY={STANDIN_SECRET_KEY}")
-    print("Press Ctrl-C to stop.", flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # terminate() stops cleanly too
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        standin.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -13,9 +13,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
-from .checks import InpaintJob, SaliencyJob, to_rgb
+from . import variations
+from .checks import ImageInfo, InpaintJob, SaliencyJob, build_inpaint, build_saliency, to_rgb
+from .entities import EntityJob, build_entity, run_entity
 from .fill import dilate, inpaint, saliency_mask
 from ..api.signing import DATE_FORMAT, parse_authorization, verify_request
 
@@ -25,7 +27,8 @@ API_VERSION = "2022-08-31"
 # (Action, Version) -> the req_keys it serves.
 ROUTES: dict[tuple[str, str], tuple[str, ...]] = {
     ("Img2ImgInpainting", API_VERSION): ("i2i_inpainting",),
-    ("CVProcess", API_VERSION): ("i2i_inpainting", "saliency_seg"),
+    ("CVProcess", API_VERSION): ("i2i_inpainting", "saliency_seg", "entity_seg"),
+    ("EntitySegment", API_VERSION): ("entity_seg",),
 }
 # Gateway Code -> (CodeN, HTTP status), from the reference table.
 GATEWAY_CODES: dict[str, tuple[int, int]] = {
@@ -42,7 +45,9 @@ SERVICE_MESSAGES: dict[int, str] = {
     50429: "Request Has Reached API Limit, Please Try Later",
     50430: "Request Has Reached API Concurrent Limit, Please Try Later",
     50500: "Internal Error", 50501: "Internal RPC Error", 50511: "Post Img Risk Not Pass",
-    50512: "Post Text Risk Not Pass", 201304: "AI ghost face detected",
+    50512: "Post Text Risk Not Pass", 50518: "Pre Img Risk Not Pass: Copyright",
+    50519: "Post Img Risk Not Pass: Copyright", 50520: "Risk Internal Error", 50521: "Antidirt Internal Error",
+    50522: "Image Copyright Internal Error", 201304: "AI ghost face detected",
 }
 REQUIRED_SIGNED = ("host", "x-date", "x-content-sha256")
 JPEG_QUALITY = {"H": 95, "M": 92, "L": 85}
@@ -136,11 +141,14 @@ def elapsed_text(seconds: float) -> str:
     return f"{seconds:.9f}s"
 
 
-def gateway_body(code: str, message: str, request_id: str, action: str, version: str) -> tuple[int, bytes]:
-    code_n, status = GATEWAY_CODES[code]
+def gateway_body(code: str, message: str, request_id: str, action: str, version: str,
+                 status: int | None = None) -> tuple[int, bytes]:
+    """A gateway error; a code outside GATEWAY_CODES (a throttle, an outage) needs its `status` and has no CodeN."""
+    code_n, known_status = GATEWAY_CODES.get(code, (None, 400))
+    error = {"CodeN": code_n, "Code": code, "Message": message} if code_n else {"Code": code, "Message": message}
     meta = {"RequestId": request_id, "Action": action, "Version": version, "Service": SERVICE, "Region": REGION,
-            "Error": {"CodeN": code_n, "Code": code, "Message": message}}
-    return status, _dump({"ResponseMetadata": meta})
+            "Error": error}
+    return status or known_status, dump({"ResponseMetadata": meta})
 
 
 def service_body(code: int, message: str | None, request_id: str, elapsed: float, *,
@@ -148,47 +156,58 @@ def service_body(code: int, message: str | None, request_id: str, elapsed: float
     text = message or SERVICE_MESSAGES.get(code, "Error")
     answer = {"code": code, "data": data, "message": text, "request_id": request_id, "status": code,
               "time_elapsed": elapsed_text(elapsed)}
-    return status or service_status(code), _dump(answer)
+    return status or service_status(code), dump(answer)
+
+
+def success_answer(images: list[str], urls: list[str] | None, request_id: str, elapsed: float,
+                   fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    data = {"algorithm_base_resp": {"status_code": 0, "status_message": "Success"}, "binary_data_base64": images,
+            "image_urls": urls, "request_id": request_id, **(fields or {})}
+    return {"code": 10000, "data": data, "message": "Success", "request_id": request_id, "status": 10000,
+            "time_elapsed": elapsed_text(elapsed)}
 
 
 def success_body(images: list[str], urls: list[str] | None, request_id: str, elapsed: float) -> bytes:
-    data = {"algorithm_base_resp": {"status_code": 0, "status_message": "Success"}, "binary_data_base64": images,
-            "image_urls": urls, "request_id": request_id}
-    return _dump({"code": 10000, "data": data, "message": "Success", "request_id": request_id, "status": 10000,
-                  "time_elapsed": elapsed_text(elapsed)})
+    return dump(success_answer(images, urls, request_id, elapsed))
 
 
-def _dump(value: Any) -> bytes:
+def dump(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 # --- the jobs ------------------------------------------------------------------------------------------------------
 
-def run_inpaint(job: InpaintJob) -> bytes:
-    """The erased image as JPEG, the input's size; seed -1 draws a fresh seed."""
+BUILDERS = {"i2i_inpainting": build_inpaint, "saliency_seg": build_saliency, "entity_seg": build_entity}
+
+
+def build_job(req_key: str, body: dict[str, Any], infos: list[ImageInfo]) -> Any:
+    """The validated job for a req_key (ApiError when the body is not acceptable)."""
+    return BUILDERS[req_key](body, infos)
+
+
+def run_job(job: Any, *, empty: bool = False, drift: bool = False) -> tuple[list[bytes], bool, dict[str, Any]]:
+    """(result files, whether a URL was asked for, extra data fields); `empty`: the "empty_mask" fault, `drift`
+    the "seam_drift" one."""
+    if isinstance(job, InpaintJob):
+        return [run_inpaint(job, drift=drift)], job.params["return_url"], {}
+    if isinstance(job, EntityJob):
+        images, fields = run_entity(job, empty=empty)
+        return [encode(image, "PNG") for image in images], False, fields
+    return run_saliency(job, empty=empty), job.return_url, {}
+
+
+def run_inpaint(job: InpaintJob, *, drift: bool = False) -> bytes:
+    """The erased image as JPEG, the input's size, with the logo_info mark in its corner; seed -1 draws a fresh
+    seed. drift: the "seam_drift" fault (see variations.py)."""
     params = job.params
     seed = params["seed"] if params["seed"] >= 0 else secrets.randbits(32)
-    hole = dilate(job.mask, params["dilate_size"])
+    hole = (variations.beyond_round if drift else dilate)(job.mask, params["dilate_size"])
     pixels = inpaint(to_rgb(job.image), hole, seed, params["strength"])
-    result = Image.fromarray(pixels, "RGB")
+    result = Image.fromarray(variations.shift_colours(pixels) if drift else pixels, "RGB")
     logo = params.get("logo_info")
     if logo and logo["add_logo"]:
-        _draw_logo(result, logo)
+        variations.stamp_logo(result, logo)
     return encode(result, "JPEG", JPEG_QUALITY[params["quality"]])
-
-
-def _draw_logo(image: Image.Image, logo: dict[str, Any]) -> None:
-    """A small translucent label in the chosen corner (the real service stamps an 'AI generated' mark)."""
-    text = logo.get("logo_text_content") or ("AI generated" if logo.get("language") == 1 else "AI")
-    opacity = 0.3 if logo.get("opacity") is None else logo["opacity"]
-    overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
-    draw = ImageDraw.Draw(overlay)
-    left, top, right, bottom = draw.textbbox((0, 0), text)
-    tw, th, pad = right - left, bottom - top, 4
-    x = pad if logo.get("position") in (1, 2) else max(image.width - tw - pad, 0)
-    y = pad if logo.get("position") in (2, 3) else max(image.height - th - pad, 0)
-    draw.text((x - left, y - top), text, fill=(255, 255, 255, round(255 * opacity)))
-    image.paste(Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB"))
 
 
 def run_saliency(job: SaliencyJob, *, empty: bool = False) -> list[bytes]:
