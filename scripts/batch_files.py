@@ -121,6 +121,20 @@ def plan_jobs(inputs: list[Path], masks: list[Path], out: Path, variants: int, r
     return jobs
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """"K/N" -> (K, N): this process takes every N-th image, starting with the K-th (1-based)."""
+    k, sep, n = text.partition("/")
+    if not (sep and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+        raise ValueError(f"--shard {text!r}: expected K/N with 1 <= K <= N, e.g. 2/4")
+    return int(k), int(n)
+
+
+def shard(jobs: list[Job], k: int, n: int) -> list[Job]:
+    """The K-th of N disjoint shares of the planned images (by position in the sorted list), so N processes or
+    machines given the same inputs and output folder split the work without overlap."""
+    return [job for job in jobs if job.index % n == k - 1]
+
+
 def outputs_exist(job: Job) -> bool:
     return all(p.is_file() for p in job.outputs)
 
@@ -214,10 +228,11 @@ def sweep_stale_parts(folders: set[Path]) -> int:
 
 class ReportFile:
     """report.jsonl: one JSON line per image, appended with one write so lines never interleave, even when
-    several processes share the output folder. report.json: this run's lines as one list, in input order."""
+    several processes share the output folder. report.json (report-KofN.json for a --shard): this run's lines as one
+    list, in input order."""
 
-    def __init__(self, out: Path) -> None:
-        self.jsonl, self.json = out / "report.jsonl", out / "report.json"
+    def __init__(self, out: Path, name: str = "report.json") -> None:
+        self.jsonl, self.json = out / "report.jsonl", out / name
         self.run = uuid.uuid4().hex[:12]
         self._fd = os.open(self.jsonl, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 

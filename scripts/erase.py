@@ -28,7 +28,7 @@ from pack_loader import PACK, load_pack  # noqa: E402
 load_pack(nodes=False)  # utils only: the CLI needs neither the node classes nor torch
 from aimd import Aimd  # noqa: E402
 from batch import BatchRunner, exit_code, steady_heap, summary_lines  # noqa: E402
-from batch_files import PlanError, ReportFile, plan_jobs, sweep_stale_parts  # noqa: E402
+from batch_files import PlanError, ReportFile, parse_shard, plan_jobs, shard, sweep_stale_parts  # noqa: E402
 
 client_module = importlib.import_module(f"{PACK}.utils.api.client")
 erase_module = importlib.import_module(f"{PACK}.utils.erase")
@@ -65,6 +65,8 @@ def add_batch_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--concurrency", type=int, default=None,
                    help="images loaded and calls in flight at once (default: VOLC_MAX_CONCURRENCY, else "
                         f"{limiter_module.DEFAULT_MAX_CONCURRENCY}); lowered by itself on sustained rate limits")
+    p.add_argument("--shard", metavar="K/N", help="take only the K-th of N equal shares of the images, to split one "
+                   "folder across N processes or machines writing to the same --out")
     p.add_argument("--stand-in", action="store_true", help="run against a local stand-in endpoint (no credentials)")
 
 
@@ -87,6 +89,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.concurrency is not None and args.concurrency < 1:
         parser.error("--concurrency must be 1 or more")
+    try:
+        args.shard = parse_shard(args.shard) if args.shard else None
+    except ValueError as exc:
+        parser.error(str(exc))
     return args
 
 
@@ -121,6 +127,8 @@ async def run(args: argparse.Namespace, runner_options: dict | None = None) -> i
     settings = settings_from_args(args)
     settings.validate()  # every value named before any file is read or call made
     jobs = plan_jobs(args.images, args.mask, args.out, settings.variants, args.recursive)
+    if args.shard:
+        jobs = shard(jobs, *args.shard)
     client = client_module.VisualClient(config=client_module.ClientConfig(read_timeout=args.timeout))
     client.credentials  # noqa: B018 - a missing key fails here, before any image is loaded
     args.out.mkdir(parents=True, exist_ok=True)
@@ -130,7 +138,7 @@ async def run(args: argparse.Namespace, runner_options: dict | None = None) -> i
     ceiling = args.concurrency or previous
     limiter.set_limit(ceiling)  # the process-wide bound: --concurrency raises (or lowers) it
     aimd = Aimd(ceiling, limiter.set_limit)
-    report = ReportFile(args.out)
+    report = ReportFile(args.out, f"report-{args.shard[0]}of{args.shard[1]}.json" if args.shard else "report.json")
 
     async def erase(image, mask, extra: dict):
         if args.snap_to_objects:  # the rough mask becomes the objects it touches; the report line says which

@@ -170,3 +170,17 @@ def test_inputs_that_cannot_be_planned_fail_before_any_call(standin_env, tmp_pat
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err, err
     assert inpaints(standin_env) == 0
+
+
+def test_shards_split_one_folder_without_overlap_into_one_output_folder(standin_env, tmp_path, capsys):
+    photos, masks = photo_folder(tmp_path, 7)
+    out = tmp_path / "out"
+    for k in (1, 2, 3):
+        assert cli.main([str(photos), "--mask", str(masks), "--out", str(out), "--shard", f"{k}/3"]) == 0
+    assert inpaints(standin_env) == 7 and len(outputs(out)) == 7
+    shares = [[e["input"] for e in json.loads((out / f"report-{k}of3.json").read_text())] for k in (1, 2, 3)]
+    assert [len(s) for s in shares] == [3, 2, 2] and len(set(sum(shares, []))) == 7
+    assert len(lines(out)) == 7  # every shard appended to the one report.jsonl
+    with pytest.raises(SystemExit):
+        cli.parse_args([str(photos), "--out", str(out), "--shard", "4/3"])
+    assert "expected K/N with 1 <= K <= N" in capsys.readouterr().err
