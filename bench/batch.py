@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 ERASE = HERE.parent / "scripts" / "erase.py"
 DISTINCT = 8
 
-FULL = {"main": {"images": 1000, "size": (640, 480), "latency": 0.5, "concurrency": 8}, "small": 100,
+FULL = {"main": {"images": 1000, "size": (512, 384), "latency": 0.5, "concurrency": 8}, "small": 100,
         "judged": {"images": 120, "size": (1024, 768), "latency": 2.0, "concurrency": 8}, "judged_small": 24}
 QUICK = {"main": {"images": 32, "size": (256, 192), "latency": 0.1, "concurrency": 8}, "small": 8,
          "judged": None, "judged_small": None}
