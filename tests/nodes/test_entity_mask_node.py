@@ -11,7 +11,7 @@ import torch
 from PIL import Image, ImageDraw
 
 import volc_pack
-from volc_pack.utils.api.errors import GatewayAuthError, InputError
+from volc_pack.utils.api.errors import GatewayAuthError, InputError, ServiceError
 from volc_pack.utils.imaging.masks import grow
 from volc_pack.utils.standin import Fault
 
@@ -195,3 +195,19 @@ def test_service_errors_surface(standin_env):
     image, _ = desk(160, 240)
     with pytest.raises(GatewayAuthError):
         segment(image, select="all")
+
+
+@pytest.mark.parametrize("fault", [Fault("bad_base64"), Fault("truncated_json"), Fault("malformed", shape="not_image"),
+                                   Fault("malformed", shape="data_null"), Fault("wrong_size")])
+def test_broken_answers_are_one_sentence_or_scaled_back(standin_env, fault):
+    standin_env.inject(fault)
+    image, truth = desk()
+    if fault.kind == "wrong_size":  # the index map at half size: read and scaled back, the object still whole
+        mask, _, report = segment(image, third_of(truth["mug"]))
+        hit = selected(mask)  # up to the coarser outline of a half-size map
+        assert "resized" in json.loads(report)[0]["read_as"]
+        assert not (grow(truth["mug"], -2) & ~hit).any() and not (hit & ~grow(truth["mug"], 2)).any()
+        return
+    with pytest.raises(ServiceError) as caught:
+        segment(image, select="all")
+    assert "\n" not in str(caught.value) and "Traceback" not in str(caught.value)

@@ -97,7 +97,7 @@ def test_base64_limit_is_4_7_million_characters(standin):
     assert len(b64(padded)) == 4_700_000
     assert post(standin, entity_body(padded), ENTITY).status_code == 200
     answer = assert_service_error(post(standin, entity_body(padded + b"\0\0\0"), ENTITY), 50205, 400, "4.7")
-    assert "4700004" in answer["message"]
+    assert "4,700,004" in answer["message"]
 
 
 def test_gateway_checks_apply(standin):

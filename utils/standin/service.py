@@ -240,10 +240,12 @@ def encode(image: Image.Image, fmt: str, quality: int = 92) -> bytes:
 
 
 def half_size(data: bytes) -> bytes:
-    """The same image at half width and height (the 'wrong_size' fault)."""
+    """The same image at half width and height (the 'wrong_size' fault); grey maps nearest-neighbour, since an
+    entity index map must keep its labels (a blend of labels 0 and 6 would be a pixel of entity 3)."""
     with Image.open(io.BytesIO(data)) as img:
         fmt = img.format
-        small = img.resize((max(1, img.width // 2), max(1, img.height // 2)))
+        resample = Image.Resampling.NEAREST if img.mode in ("L", "P") else Image.Resampling.BICUBIC
+        small = img.resize((max(1, img.width // 2), max(1, img.height // 2)), resample)
     return encode(small, fmt)
 
 
