@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +82,9 @@ class BatchRunner:
         self._workers: list[asyncio.Task] = []
         self._writes: set[asyncio.Task] = set()
         self._write_slots = asyncio.Semaphore(self.concurrency)
+        # PNG encodes get threads of their own: on the shared pool they would queue ahead of the loads, preparations
+        # and paste-backs that keep the calls going.
+        self._writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="batch-writer")
         self.progress: Progress | None = None
 
     # --- the run ---
@@ -100,6 +104,7 @@ class BatchRunner:
             await asyncio.gather(*list(self._writes), return_exceptions=True)
         finally:
             restore()
+            self._writer.shutdown(wait=True)  # a write cancelled by a second Ctrl-C still ends with its rename
             self.progress.close()
         for result in results:
             if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
@@ -186,7 +191,7 @@ class BatchRunner:
             for rgb, target in zip(rgbs, job.outputs, strict=True):
                 save_png(rgb, target)
         try:
-            await asyncio.to_thread(write)
+            await asyncio.get_running_loop().run_in_executor(self._writer, write)
         except OSError as exc:  # disk full, permissions: every later image would fail the same way
             return self._fatal(f"cannot write {exc.filename or job.outputs[0]}: {exc.strerror or exc}.")
         self._record(job, status, started, **fields)
