@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True  # leave no __pycache__ behind
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import batch  # noqa: E402
+import batch_cli  # noqa: E402
 import common  # noqa: E402
 import concurrency  # noqa: E402
 import crop  # noqa: E402
@@ -33,10 +33,10 @@ TARGETS = {"prepare_vs_floor": 1.3, "concurrency_vs_ideal": 1.1, "crop_upload_ra
 FULL = {"prepare": [("1024x1024", 1024, 2.5), ("2048x2048", 2048, 2.5), ("4096x4096", 4096, 2.5)],
         "prepare_extra": [("4096x4096 grainy", 4096, 4.0)], "prepare_reps": 5,
         "conc": {"images": 4, "variants": 4, "latency": 1.0, "size": 1024, "seq_calls": 4, "reps": 3},
-        "conc_moderate": True, "crop": (7680, 4320), "crop_reps": 3, "memory": (4096, 4), "batch": batch.FULL}
+        "conc_moderate": True, "crop": (7680, 4320), "crop_reps": 3, "memory": (4096, 4), "batch": batch_cli.FULL}
 QUICK = {"prepare": [("512x512", 512, 2.5), ("1024x1024", 1024, 2.5)], "prepare_extra": [], "prepare_reps": 3,
          "conc": {"images": 4, "variants": 4, "latency": 0.25, "size": 512, "seq_calls": 4, "reps": 1},
-         "conc_moderate": False, "crop": (5120, 2880), "crop_reps": 1, "memory": (2048, 4), "batch": batch.QUICK}
+         "conc_moderate": False, "crop": (5120, 2880), "crop_reps": 1, "memory": (2048, 4), "batch": batch_cli.QUICK}
 
 
 def mark(value: float, target: float) -> str:
@@ -109,7 +109,7 @@ def table(facts: dict, cfg: dict, fig1: list[dict], fig2: dict, fig3: dict, fig4
     add(f"   fixed part: imports + inputs + output IMAGE = {floor_mb:.0f} MB; the rest is output MASK and working "
         f"memory ({fig4['peak_mb'] - floor_mb:.0f} MB)")
     add("")
-    out.extend(batch.table(fig5))
+    out.extend(batch_cli.table(fig5))
     add("")
     add(f"Summary ({'quick' if cfg is QUICK else 'full'} run, {seconds:.0f} s):")
     return "\n".join(out)
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         print("bench: 3/5 concurrency done", flush=True)
         fig3 = crop.run(standin, *cfg["crop"], cfg["crop_reps"])
         print("bench: 4/5 crop done", flush=True)
-        fig5 = batch.run(standin, cfg["batch"])
+        fig5 = batch_cli.run(standin, cfg["batch"])
         print("bench: 5/5 batch CLI done", flush=True)
     seconds = time.monotonic() - started
 
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         "crop_full_size": fig3["crop"]["full_size"] and fig3["whole"]["full_size"],
         "crop_outside_bit_exact": fig3["crop"]["outside_bit_exact"] and fig3["whole"]["outside_bit_exact"],
         "rss_baseline_mb": round(fig4["baseline_mb"], 1),
-        **batch.keys(fig5),
+        **batch_cli.keys(fig5),
         "quick": bool(args.quick), "seconds": round(seconds, 1),
     }
     result["targets_met"] = {key: result[key] <= target for key, target in TARGETS.items()}

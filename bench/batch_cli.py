@@ -1,8 +1,8 @@
 """Figure 5: the batch CLI (scripts/erase.py on a folder with a folder of masks) as a user runs it.
 
-    python bench/batch.py [--quick]      # this figure alone (bench/run.py includes it)
+    python bench/batch_cli.py [--quick]      # this figure alone (bench/run.py includes it)
 
-Each run is a fresh process, `python bench/batch.py --child ARGS`, which runs scripts/erase.py exactly as
+Each run is a fresh process, `python bench/batch_cli.py --child ARGS`, which runs scripts/erase.py exactly as
 `python scripts/erase.py ARGS` does and then prints its own peak memory (VmHWM) and CPU time (user + system, all
 threads) as one JSON line. The stand-in runs in this parent process, every call held `latency` seconds by
 Fault("latency"), so the child's CPU is the client's alone. Inputs are JPEG photos (bench/common.py's coffee photo,
@@ -92,7 +92,7 @@ def run_cli(standin, root: Path, images: int, size: tuple[int, int], latency: fl
     standin.clear()
     standin.inject(Fault("latency", seconds=latency, times=images))
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-B", str(HERE / "batch.py"), "--child", str(photos), "--mask",
+    proc = subprocess.run([sys.executable, "-B", str(HERE / "batch_cli.py"), "--child", str(photos), "--mask",
                            str(masks), "--out", str(folder / "out"), "--concurrency", str(concurrency)],
                           env=env, check=False, capture_output=True, text=True, timeout=60 + images * latency * 2)
     wall = time.monotonic() - started
