@@ -68,11 +68,9 @@ def _as_uint8(images) -> list[np.ndarray]:
 
 class BatchRunner:
     def __init__(self, jobs: list[Job], erase: EraseFn, report: ReportFile, *, concurrency: int,
-                 overwrite: bool = False, keep_originals: bool = False, aimd: Aimd | None = None,
-                 terminal: bool | None = None) -> None:
+                 overwrite: bool = False, keep_originals: bool = False, aimd: Aimd | None = None) -> None:
         self.jobs, self.erase, self.report, self.aimd = jobs, erase, report, aimd
         self.concurrency, self.overwrite, self.keep_originals = max(1, concurrency), overwrite, keep_originals
-        self.terminal = terminal
         self.outcome = Outcome(total=len(jobs))
         self.breaker = max(10, 2 * self.concurrency)  # this many failures in a row: the service is down, stop
         self._failed_in_a_row = 0
@@ -91,7 +89,7 @@ class BatchRunner:
     async def run(self) -> Outcome:
         started = time.monotonic()
         todo = [job for job in self.jobs if not self._skip_done(job)]
-        self.progress = Progress(len(todo), terminal=self.terminal)
+        self.progress = Progress(len(todo))
         if self.outcome.count("skipped"):
             self.progress.note(f"skipping {self.outcome.count('skipped')} image(s) whose outputs exist "
                                "(--overwrite redoes them)")
@@ -202,7 +200,7 @@ class BatchRunner:
         counts[status] = counts.get(status, 0) + 1
         entry = {"index": job.index, "input": str(job.image), "mask": str(job.mask) if job.mask else "alpha",
                  "status": status, "outputs": [str(p) for p in job.outputs] if status not in ("failed", "no_mask")
-                 else [], "seconds": round(time.monotonic() - started, 3), "error": None, **fields}
+                 else [], "seconds": round(time.monotonic() - started, 3), "error": None, "items": [], **fields}
         self.report.add(entry)
         if status == "skipped":
             return

@@ -123,7 +123,7 @@ def settings_from_args(args: argparse.Namespace):
         **{name: specs.ERASE[name].parse(value[name]) for name in ("on_ghost_face", "on_item_error", "on_empty_mask")})
 
 
-async def run(args: argparse.Namespace, runner_options: dict | None = None) -> int:
+async def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     settings.validate()  # every value named before any file is read or call made
     jobs = plan_jobs(args.images, args.mask, args.out, settings.variants, args.recursive)
@@ -148,7 +148,7 @@ async def run(args: argparse.Namespace, runner_options: dict | None = None) -> i
 
     runner = BatchRunner(jobs, erase, report,
                          concurrency=ceiling, overwrite=args.overwrite, aimd=aimd,
-                         keep_originals=settings.on_item_error == "original", **(runner_options or {}))
+                         keep_originals=settings.on_item_error == "original")
     try:
         outcome = await runner.run()
     finally:
