@@ -130,3 +130,21 @@ def test_a_terminal_gets_a_tqdm_bar_and_plain_lines_without_tqdm(monkeypatch, ca
     progress.advance()
     progress.close()
     assert "1/2 done, 0 failed" in capsys.readouterr().out
+
+
+def test_a_refused_key_stops_the_batch_at_the_first_answer(standin_env, tmp_path, capsys, monkeypatch):
+    photos, masks = photo_folder(tmp_path, 6)
+    monkeypatch.setenv("VOLC_SECRETKEY", "wrong-secret-EXAMPLE")
+    assert cli.main([str(photos), "--mask", str(masks), "--out", str(tmp_path / "out"), "--concurrency", "2"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "VOLC_SECRETKEY" in err[0]
+    assert standin_env.count() <= 2 and outputs(tmp_path / "out") == []
+
+
+def test_failures_in_a_row_stop_new_images_and_say_so(standin_env, tmp_path, capsys):
+    photos, masks = photo_folder(tmp_path, 14)
+    standin_env.inject(Fault("error", code=50411, times=100))  # input review: not retried, fails every image
+    assert cli.main([str(photos), "--mask", str(masks), "--out", str(tmp_path / "out"), "--concurrency", "2"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "stopped starting new images after 10 failed in a row" in err[0]
+    assert 10 <= standin_env.count("i2i_inpainting") <= 11  # the one in flight when the tenth failed may finish
