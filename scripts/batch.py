@@ -204,12 +204,11 @@ class BatchRunner:
         self.report.add(entry)
         if status == "skipped":
             return
-        failed = status in ("failed", "no_mask", "original")
-        if failed:
+        if status in ("failed", "no_mask", "original"):
             if not self.outcome.first_failure[0]:
                 self.outcome.first_failure = (str(job.image), str(fields.get("error")))
             self.progress.note(f"{'skipped' if status == 'no_mask' else 'failed'}: {job.image}: {fields['error']}")
-        self.progress.advance(failed)
+        self.progress.advance(failed=status in ("failed", "original"))
         self._failed_in_a_row = self._failed_in_a_row + 1 if status in ("failed", "original") else 0
         if self._failed_in_a_row >= self.breaker and not self._stopping:
             self._stop(f"stopped starting new images after {self._failed_in_a_row} failed in a row")
