@@ -241,30 +241,49 @@ async function checkSettings(page, locale) {
 
 // --- a run: the status line ----------------------------------------------------------------------------------------
 
-async function checkRun(page, locale) {
-  await openTemplate(page, "Erase painted area · 涂抹消除");
-  // coffee.png has no alpha: Load Image gives its 64x64 empty mask, i.e. nothing is painted.
-  const uploaded = await page.evaluate(async () => {
-    const png = await (await fetch("/api/workflow_templates/comfyui-volcengine-inpainting/inputs/coffee.png")).blob();
+async function upload(page, source, name) {
+  return page.evaluate(async ([source, name]) => {
+    const png = await (await fetch(`/api/workflow_templates/comfyui-volcengine-inpainting/inputs/${source}`)).blob();
     const form = new FormData();
-    form.append("image", new File([png], "volc_check_unpainted.png"));
+    form.append("image", new File([png], name));
     form.append("overwrite", "true");
     return (await (await fetch("/upload/image", { method: "POST", body: form })).json()).name;
-  });
+  }, [source, name]);
+}
+
+/** Run the open graph with `file` in Load Image and a fresh seed; the eraser's status lines as they came. */
+async function run(page, file) {
   await page.evaluate((file) => {
+    window.volcSeen = [];
     const load = window.app.graph.nodes.find((n) => n.type === "LoadImage");
     load.widgets.find((w) => w.name === "image").value = file;
     const eraser = window.app.graph.nodes.find((n) => n.type === "VolcengineInpaintErase");
     eraser.widgets.find((w) => w.name === "seed").value = Math.floor(Math.random() * 1e6); // no cached result
-  }, uploaded);
+    eraser.widgets.find((w) => w.name === "$$node-text-preview")?.onRemove?.();
+    eraser.widgets = eraser.widgets.filter((w) => w.name !== "$$node-text-preview");
+    window.volcWatch = setInterval(() => {
+      const text = eraser.widgets.find((w) => w.name === "$$node-text-preview")?.value;
+      if (text && window.volcSeen.at(-1) !== text) window.volcSeen.push(text);
+    }, 20);
+  }, file);
   await page.evaluate(() => window.app.queuePrompt(0, 1));
-  const status = await page.waitForFunction(() => {
-    const eraser = window.app.graph.nodes.find((n) => n.type === "VolcengineInpaintErase");
-    return eraser?.widgets?.find((w) => w.name === "$$node-text-preview")?.value;
-  }, null, { timeout: 60000 }).then((h) => h.jsonValue());
-  await page.waitForTimeout(2500);
-  const last = await page.evaluate(() => window.app.graph.nodes.find((n) => n.type === "VolcengineInpaintErase")
-    .widgets.find((w) => w.name === "$$node-text-preview").value);
+  await page.waitForFunction(() => window.volcSeen.length, null, { timeout: 60000 });
+  await page.waitForTimeout(3000);
+  return page.evaluate(() => { clearInterval(window.volcWatch); return window.volcSeen; });
+}
+
+async function checkRun(page, locale) {
+  await openTemplate(page, "Erase painted area · 涂抹消除");
+  // A painted picture: "sending 1 call", then "1/1 results ready", in the UI's language.
+  const painted = await run(page, await upload(page, "coffee_painted.png", "volc_check_painted.png"));
+  await page.screenshot({ path: path.join(OUT, `run-painted-${locale}.png`) });
+  note(`status lines of a painted run: ${painted.map((t) => `"${t}"`).join(" -> ")}`);
+  const ready = locale.startsWith("zh") ? /已完成 1\/1 个结果/ : /^1\/1 results ready$/;
+  if (!ready.test(painted.at(-1) ?? "")) problem(`[${locale}] painted run ended with "${painted.at(-1)}"`);
+  // coffee.png has no alpha: Load Image gives its 64x64 empty mask, i.e. nothing is painted.
+  const seen = await run(page, await upload(page, "coffee.png", "volc_check_unpainted.png"));
+  const status = seen[0];
+  const last = seen.at(-1);
   await page.screenshot({ path: path.join(OUT, `run-unpainted-${locale}.png`) });
   note(`status line: "${last}" (first seen "${status}")`);
   if (locale.startsWith("zh") ? !CJK.test(last) : !/Nothing is painted/.test(last)) {
