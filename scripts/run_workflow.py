@@ -187,8 +187,10 @@ def failure_lines(entry: dict[str, Any]) -> list[str]:
     for event, data in (entry.get("status") or {}).get("messages", []):
         if event == "execution_error":
             kind = str(data.get("exception_type", "Exception")).rsplit(".", 1)[-1]
-            return [(f"error: node {data.get('node_id')} ({data.get('node_type')}) failed: {kind}: "
-                    f"{one_line(data.get('exception_message', ''))}")]
+            # The pack's errors: one sentence first (what is wrong: what to do), the service's words and ids after.
+            first, *rest = str(data.get("exception_message", "")).strip().split("\n")
+            return [f"error: node {data.get('node_id')} ({data.get('node_type')}) failed: {kind}: {one_line(first)}",
+                    *(f"       {one_line(line)}" for line in rest if line.strip())]
         if event == "execution_interrupted":
             return [f"error: interrupted at node {data.get('node_id')} ({data.get('node_type')})"]
     return ["error: the run failed without an error message (see the ComfyUI console)"]

@@ -75,19 +75,21 @@ def test_validation_error_is_printed_readably(comfy, tmp_path, capsys):
     assert comfy.history_calls == 0 and not comfy.views
 
 
-def test_execution_error_is_one_line_without_the_node_inputs(comfy, tmp_path, capsys):
+def test_execution_error_is_its_headline_then_details_without_the_node_inputs(comfy, tmp_path, capsys):
     comfy.failure = [["execution_start", {"prompt_id": "p-1"}],
                      ["execution_error", {"prompt_id": "p-1", "node_id": "2", "node_type": "VolcengineInpaintErase",
                                           "exception_type": "/opt/ComfyUI/custom_nodes/comfyui-volcengine-inpainting"
                                                             ".utils.api.errors.CredentialsError",
-                                          "exception_message": "No Volcengine credentials found.\n"
+                                          "exception_message": "No Volcengine key pair is set: set "
+                                                               "VOLC_ACCESSKEY and VOLC_SECRETKEY for ComfyUI.\n"
                                                                "Looked in: the environment, ~/.volc/credentials.",
                                           "traceback": ["Traceback ..."],
                                           "current_inputs": {"seed": ["do-not-echo-me"]}}]]
     assert run(comfy, tmp_path) == 1
     out, err = capsys.readouterr()
     assert err.splitlines() == [("error: node 2 (VolcengineInpaintErase) failed: CredentialsError: No Volcengine "
-                                "credentials found. Looked in: the environment, ~/.volc/credentials.")]
+                                 "key pair is set: set VOLC_ACCESSKEY and VOLC_SECRETKEY for ComfyUI."),
+                                "       Looked in: the environment, ~/.volc/credentials."]
     assert "do-not-echo-me" not in out + err and not comfy.views
 
 
