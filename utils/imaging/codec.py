@@ -1,4 +1,4 @@
-"""Image codec for the service: float tensors -> uint8 RGB, JPEG/PNG encoding under the 5 MB limit, decoding, resizing.
+"""Image codec for the service: float tensors -> uint8 RGB, JPEG/PNG encoding under the 5 MB limit, resizing.
 
 numpy + Pillow only. Images may be 8K (400 MB as float32), so conversions work in row chunks instead of full-frame
 temporaries.
@@ -6,13 +6,19 @@ temporaries.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image
 
 from ..api.client import INPAINT_MAX_BASE64, SEGMENT_MAX_BASE64
 from ..api.errors import InputError
+from .decoded import open_image
+from .overlap import both, save_unlocked
+
+T = TypeVar("T")
 
 
 def base64_budget(chars: int) -> int:
@@ -31,6 +37,7 @@ JPEG_MIN_QUALITY_444 = 50   # below this, chroma subsampling costs less than mor
 JPEG_MIN_QUALITY_420 = 10   # last resort: uniform noise at 4096x4096 still fits 5 MB at ~q30 4:2:0
 PNG_LEVEL = 1               # flat images compress well even at level 1; higher levels cost 2x time for little
 _CHUNK_FLOATS = 1 << 20     # ~4 MB float32 working buffer per row chunk
+_SPLIT_PIXELS = 1 << 20     # from this size on, to_uint8 converts the two halves of an image on two threads
 
 
 # ----------------------------------------------------------------------------------------------- float -> uint8
@@ -86,12 +93,21 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
     NaN -> 0, clip 0..1, x*255 rounded half-up; greyscale is expanded to RGB, alpha dropped.
     """
     arr = _check_float_image(image)
-    out = np.empty((arr.shape[0], arr.shape[1], 3), dtype=np.uint8)
+    height, width = arr.shape[:2]
+    out = np.empty((height, width, 3), dtype=np.uint8)
+    if height * width < _SPLIT_PIXELS:
+        _to_uint8_rows(arr, out)
+        return out
+    mid = height // 2  # the row chunks do not depend on where the image starts: the same bytes either way
+    both(lambda: _to_uint8_rows(arr[:mid], out[:mid]), lambda: _to_uint8_rows(arr[mid:], out[mid:]))
+    return out
+
+
+def _to_uint8_rows(arr: np.ndarray, out: np.ndarray) -> None:
     for r0, r1, part in iter_sanitized_rows(arr):
         part *= 255.0
         part += 0.5  # + truncation below == floor(x + 0.5): round half-up, values are >= 0
         np.copyto(out[r0:r1], part, casting="unsafe")  # broadcasts a greyscale chunk to 3 channels
-    return out
 
 
 # ----------------------------------------------------------------------------------------------- encoding
@@ -111,10 +127,8 @@ def _check_rgb(rgb: np.ndarray, name: str = "image") -> np.ndarray:
 
 
 def _jpeg(img: Image.Image, quality: int, subsampling: int) -> bytes:
-    buf = io.BytesIO()
     # No icc_profile / exif arguments: Pillow writes neither for an image built from an array.
-    img.save(buf, format="JPEG", quality=quality, subsampling=subsampling)
-    return buf.getvalue()
+    return save_unlocked(img, format="JPEG", quality=quality, subsampling=subsampling)
 
 
 def _png(img: Image.Image, level: int = PNG_LEVEL) -> bytes:
@@ -143,15 +157,39 @@ def _likely_png(rgb: np.ndarray) -> bool:
     return int(np.count_nonzero(packed[1:] != packed[:-1])) + 1 <= 256
 
 
-def _search_jpeg(img: Image.Image, lo: int, hi: int, subsampling: int, max_bytes: int) -> tuple[bytes, int] | None:
+class _FullSize:
+    """Full-size JPEG encodes of one image. The first one runs on the pool, where Pillow encodes without the GIL
+    (overlap.save_unlocked), while `alongside` runs here: a job that holds the GIL for long stretches, such as the
+    mask's PNG (Pillow keeps the GIL while it encodes a PNG), then overlaps the image's longest step instead of
+    starving the encoder's short Python steps between its C calls."""
+
+    def __init__(self, img: Image.Image, alongside: Callable[[], T] | None) -> None:
+        self.img, self.alongside, self.side = img, alongside, None
+
+    def __call__(self, quality: int, subsampling: int) -> bytes:
+        if self.alongside is None:
+            return _jpeg(self.img, quality, subsampling)
+        job, self.alongside = self.alongside, None
+        data, self.side = both(lambda: _jpeg(self.img, quality, subsampling), job)
+        return data
+
+    def side_result(self):
+        """What `alongside` returned; it runs now if no full-size encode was needed (a PNG was chosen)."""
+        if self.alongside is not None:
+            job, self.alongside = self.alongside, None
+            self.side = job()
+        return self.side
+
+
+def _search_jpeg(full: _FullSize, lo: int, hi: int, subsampling: int, max_bytes: int) -> tuple[bytes, int] | None:
     """Highest quality in [lo, hi] whose JPEG fits (bisection; size grows with quality)."""
-    data = _jpeg(img, lo, subsampling)  # the floor first: when even it is too big, skip the whole range at once
+    data = full(lo, subsampling)  # the floor first: when even it is too big, skip the whole range at once
     if len(data) > max_bytes:
         return None
     best, lo = (data, lo), lo + 1
     while lo <= hi:
         q = (lo + hi) // 2
-        data = _jpeg(img, q, subsampling)
+        data = full(q, subsampling)
         if len(data) <= max_bytes:
             best, lo = (data, q), q + 1
         else:
@@ -191,7 +229,7 @@ def _predict_quality(sample: Image.Image, factor: float, lo: int, hi: int, subsa
     return lo
 
 
-def _encode_predicted(img: Image.Image, sample: Image.Image, factor: float, max_bytes: int) -> EncodedImage | None:
+def _encode_predicted(full: _FullSize, sample: Image.Image, factor: float, max_bytes: int) -> EncodedImage | None:
     """For an image whose q95 JPEG is predicted not to fit: a full encode at the predicted quality, then one step
     up while the prediction is within its error of the limit, or down while the full encode does not fit.
     Gives the same quality as the full search unless the prediction is off by more than ~3%.
@@ -203,14 +241,14 @@ def _encode_predicted(img: Image.Image, sample: Image.Image, factor: float, max_
             continue
         best = None
         for q in range(predicted, max(lo, predicted - 2) - 1, -1):  # at most 3 tries down
-            data = _jpeg(img, q, subsampling)
+            data = full(q, subsampling)
             if len(data) <= max_bytes:
                 best = (data, q)
                 break
         if best is None:
             return None
         while q < hi and len(_jpeg(sample, q + 1, subsampling)) * factor <= max_bytes / _SAMPLE_MARGIN:
-            data = _jpeg(img, q + 1, subsampling)  # the next step may still fit: the prediction has a margin
+            data = full(q + 1, subsampling)  # the next step may still fit: the prediction has a margin
             if len(data) > max_bytes:
                 break
             q, best = q + 1, (data, q + 1)
@@ -220,21 +258,34 @@ def _encode_predicted(img: Image.Image, sample: Image.Image, factor: float, max_
 
 def encode_image(rgb: np.ndarray, max_bytes: int = MAX_IMAGE_BYTES) -> EncodedImage:
     """uint8 [H,W,3] -> the least lossy JPEG (or a smaller PNG) of at most `max_bytes` bytes."""
+    return encode_image_with(rgb, None, max_bytes)[0]
+
+
+def encode_image_with(rgb: np.ndarray, alongside: Callable[[], T] | None,
+                      max_bytes: int = MAX_IMAGE_BYTES) -> tuple[EncodedImage, T | None]:
+    """encode_image, and `alongside()` run on this thread while the first full-size JPEG encode runs on another
+    core (see _FullSize); both results. Same bytes as encode_image."""
     img = Image.fromarray(_check_rgb(rgb))
+    full = _FullSize(img, alongside)
+    encoded = _encode(rgb, img, full, max_bytes)
+    return encoded, full.side_result()
+
+
+def _encode(rgb: np.ndarray, img: Image.Image, full: _FullSize, max_bytes: int) -> EncodedImage:
     png = _png(img) if _likely_png(rgb) else None
     found = _row_sample(rgb)
     if png is None and found is not None and len(_jpeg(found[0], JPEG_BEST_QUALITY, 0)) * found[1] > max_bytes:
-        predicted = _encode_predicted(img, *found, max_bytes)  # q95 will not fit: skip the full-size search
+        predicted = _encode_predicted(full, *found, max_bytes)  # q95 will not fit: skip the full-size search
         if predicted is not None:
             return predicted
-    best = _jpeg(img, JPEG_BEST_QUALITY, 0)  # 4:4:4
+    best = full(JPEG_BEST_QUALITY, 0)  # 4:4:4
     if png is not None and len(png) <= max_bytes and len(png) < len(best):
         return EncodedImage(png, "PNG", None)
     if len(best) <= max_bytes:
         return EncodedImage(best, "JPEG", JPEG_BEST_QUALITY)
-    found = _search_jpeg(img, JPEG_MIN_QUALITY_444, JPEG_BEST_QUALITY - 1, 0, max_bytes)
+    found = _search_jpeg(full, JPEG_MIN_QUALITY_444, JPEG_BEST_QUALITY - 1, 0, max_bytes)
     if found is None:
-        found = _search_jpeg(img, JPEG_MIN_QUALITY_420, JPEG_BEST_QUALITY, 2, max_bytes)
+        found = _search_jpeg(full, JPEG_MIN_QUALITY_420, JPEG_BEST_QUALITY, 2, max_bytes)
     if found is None:
         h, w, _ = rgb.shape
         raise InputError(f"image ({w}x{h}) cannot be compressed below {max_bytes} bytes",
@@ -263,15 +314,7 @@ def encode_mask(mask: np.ndarray, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
 
 def decode_image(data: bytes) -> np.ndarray:
     """JPEG/PNG/... bytes -> uint8 [H,W,3] RGB. Raises ValueError when the bytes are not a readable image."""
-    if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) == 0:
-        raise ValueError("cannot decode image: no image data received")
-    try:
-        with Image.open(io.BytesIO(bytes(data))) as img:
-            img.load()
-            rgb = img if img.mode == "RGB" else img.convert("RGB")
-            return np.array(rgb, dtype=np.uint8)
-    except Exception as exc:  # Pillow raises OSError, SyntaxError, DecompressionBombError, ... for bad data
-        raise ValueError(f"cannot decode image ({len(data)} bytes): {type(exc).__name__}: {exc}") from exc
+    return np.array(open_image(data), dtype=np.uint8)
 
 
 # ----------------------------------------------------------------------------------------------- resizing
