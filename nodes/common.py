@@ -6,10 +6,20 @@ import torch
 from . import comfy_bridge
 from ..utils.api.client import ClientConfig, VisualClient
 from ..utils.api.errors import InputError
-from ..utils.specs import TIMEOUT
+from ..utils.specs import TIMEOUT, widgets
 from ..utils.validate import number
 
 TIMEOUT_MIN, TIMEOUT_MAX = TIMEOUT.min, TIMEOUT.max  # module names, so tests can shorten the wait
+HIDDEN = {"unique_id": "UNIQUE_ID"}  # for the progress bar and status text
+
+
+def segmentation_inputs(table, optional: dict | None = None) -> dict:
+    """INPUT_TYPES of a segmentation node: the image, the node's widgets, its optional inputs."""
+    types = {"required": {"image": ("IMAGE", {"tooltip": "The picture(s) to segment; each image of a batch gets its "
+                                                         "own mask."}), **widgets(table)}}
+    if optional:
+        types["optional"] = optional
+    return {**types, "hidden": dict(HIDDEN)}
 
 
 def make_client(timeout) -> VisualClient:

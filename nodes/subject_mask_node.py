@@ -6,9 +6,9 @@ import json
 import torch
 
 from . import comfy_bridge
-from .common import make_client, to_numpy
+from .common import make_client, segmentation_inputs, to_numpy
 from ..utils.segment import subject_masks
-from ..utils.specs import SUBJECT_MASK, widgets
+from ..utils.specs import SUBJECT_MASK
 
 
 class VolcengineSubjectMask:
@@ -25,13 +25,7 @@ class VolcengineSubjectMask:
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {
-            "required": {
-                "image": ("IMAGE", {"tooltip": "The picture(s) to segment; each image of a batch gets its own mask."}),
-                **widgets(SUBJECT_MASK),
-            },
-            "hidden": {"unique_id": "UNIQUE_ID"},
-        }
+        return segmentation_inputs(SUBJECT_MASK)
 
     async def segment(self, image, refine_mask, grow, timeout, unique_id=None):
         client = make_client(timeout)

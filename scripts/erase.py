@@ -4,7 +4,9 @@
 
 A mask file is white = erase; an image or mask file with transparency uses LoadImage's rule (transparent = erase),
 so a picture painted in ComfyUI's Mask Editor needs no separate mask. One --mask serves every image, or give one
-per image. Results go to DIR as <name>_v<k>.png plus report.json. Exit 0 on success, 1 with one message on failure.
+per image. --snap-to-objects first turns each mask into the complete objects it touches (entity segmentation, as the
+Entity Mask node with select = hint), so a rough stroke is enough. Results go to DIR as <name>_v<k>.png plus
+report.json. Exit 0 on success, 1 with one message on failure.
 Honours VOLC_VISUAL_ENDPOINT, VOLC_ACCESSKEY, VOLC_SECRETKEY; --stand-in runs against the local stand-in instead.
 """
 from __future__ import annotations
@@ -55,6 +57,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     logo = p.add_argument_group("watermark (the Volcengine Logo Info node)")
     for spec in specs.LOGO_INFO.values():
         _add_option(logo, spec)
+    p.add_argument("--snap-to-objects", action="store_true",
+                   help="the mask becomes the complete objects it touches (one entity segmentation call per image)")
     p.add_argument("--stand-in", action="store_true", help="run against a local stand-in endpoint (no credentials)")
     args = p.parse_args(argv)
     if args.mask and len(args.mask) not in (1, len(args.images)):
@@ -94,6 +98,17 @@ def node_kwargs(args: argparse.Namespace) -> dict:
     return {name: getattr(args, name) for name in load_pack_module("utils.specs").ERASE}
 
 
+async def snap_to_objects(image, mask, timeout: float, snaps: list):
+    """The mask as the complete objects it touches; the entity report is appended to `snaps`."""
+    import torch
+
+    client_module, entities = load_pack_module("utils.api.client"), load_pack_module("utils.entities")
+    client = client_module.VisualClient(config=client_module.ClientConfig(read_timeout=float(timeout)))
+    out = await entities.entity_masks(image.numpy(), client, entities.EntitySettings(), mask.numpy())
+    snaps.append(out.reports[0])
+    return torch.from_numpy(out.masks)
+
+
 def logo_info(args: argparse.Namespace):
     """The watermark settings through the Logo Info node (so they are checked as in ComfyUI); None without
     --add-logo."""
@@ -107,12 +122,18 @@ async def run(args: argparse.Namespace, errors_module) -> list[dict]:
     node = pack.NODE_CLASS_MAPPINGS["VolcengineInpaintErase"]()
     watermark = logo_info(args)
     args.out.mkdir(parents=True, exist_ok=True)
-    inputs, jobs = [], []
+    inputs, jobs, snaps = [], [], [[] for _ in args.images]
+
+    async def erase(image, mask, snapped: list):
+        if args.snap_to_objects:
+            mask = await snap_to_objects(image, mask, args.timeout, snapped)
+        return await node.erase(image, mask, **node_kwargs(args), logo_info=watermark)
+
     for i, path in enumerate(args.images):
         image, own_mask = load_image(path)
         mask = load_mask(args.mask[i if len(args.mask) > 1 else 0]) if args.mask else own_mask
         inputs.append(image)
-        jobs.append(node.erase(image, mask, **node_kwargs(args), logo_info=watermark))
+        jobs.append(erase(image, mask, snaps[i]))
     # Files of different sizes cannot share one batch, so each is its own node call; on_item_error then applies
     # across files as it does across a batch: keep the others, unless every file failed.
     results = await asyncio.gather(*jobs, return_exceptions=args.on_item_error == "return original")
@@ -120,7 +141,7 @@ async def run(args: argparse.Namespace, errors_module) -> list[dict]:
     if any(not isinstance(r, errors_module.VolcError) for r in failed) or (failed and len(failed) == len(results)):
         raise failed[0]
     reports = []
-    for path, image, result in zip(args.images, inputs, results, strict=True):
+    for path, image, result, snapped in zip(args.images, inputs, results, snaps, strict=True):
         if isinstance(result, BaseException):
             images = image.expand(args.variants, *image.shape[1:])
             items = [{"index": 0, "status": "partial", "variants": [
@@ -132,7 +153,8 @@ async def run(args: argparse.Namespace, errors_module) -> list[dict]:
             target = args.out / f"{path.stem}_v{k}.png"
             save_png(tensor, target)
             written.append(str(target))
-        reports.append({"input": str(path), "outputs": written, "items": items})
+        entry = {"input": str(path), "outputs": written, "items": items}
+        reports.append({**entry, "snap": snapped[0]} if snapped else entry)
     (args.out / "report.json").write_text(json.dumps(reports, ensure_ascii=False, indent=1), encoding="utf-8")
     return reports
 

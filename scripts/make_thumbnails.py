@@ -4,8 +4,8 @@
 
 Each API workflow is run through the pack's node classes against an in-process stand-in endpoint (never the real
 service, so no credentials are used and no call is billed); the few core nodes the workflows use are replaced by
-small equivalents (offline_workflow.py). The thumbnail shows the input with the erased area tinted red, above the
-result (a 2 x 2 grid when the eraser makes several variants).
+small equivalents (offline_workflow.py). The thumbnail shows the input with the erased area tinted red (and a hint
+stroke the mask was snapped from in white), above the result (a 2 x 2 grid when the eraser makes several variants).
 ComfyUI lists a template's same-name .jpg as its thumbnail.
 """
 from __future__ import annotations
@@ -26,6 +26,7 @@ from pack_loader import ROOT, load_pack  # noqa: E402
 
 WORKFLOWS = ROOT / "workflows"
 ERASER = "VolcengineInpaintErase"
+HINTED = "VolcengineEntityMask"  # its hint is a stroke worth showing: the mask it makes is the complete objects
 GAP = 2
 TINT = np.array([1.0, 0.1, 0.1], np.float32)
 
@@ -37,10 +38,14 @@ def to_pil(array: np.ndarray, width: int) -> Image.Image:
     return image.resize((width, round(image.height * width / image.width)), Image.LANCZOS)
 
 
-def tinted(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The input with the area to erase tinted red, so the thumbnail says what goes."""
+def tinted(image: np.ndarray, mask: np.ndarray, stroke: np.ndarray | None = None) -> np.ndarray:
+    """The input with the area to erase tinted red, so the thumbnail says what goes; a hint stroke on top in white."""
     weight = 0.55 * np.clip(mask, 0, 1)[..., None]
-    return image * (1 - weight) + TINT * weight
+    out = image * (1 - weight) + TINT * weight
+    if stroke is not None:
+        weight = 0.75 * np.clip(stroke, 0, 1)[..., None]
+        out = out * (1 - weight) + weight
+    return out
 
 
 def grid(images: list[Image.Image]) -> Image.Image:
@@ -55,8 +60,9 @@ def grid(images: list[Image.Image]) -> Image.Image:
     return sheet
 
 
-def thumbnail(before: np.ndarray, mask: np.ndarray, after: np.ndarray, width: int) -> Image.Image:
-    top = to_pil(tinted(before, mask), width)
+def thumbnail(before: np.ndarray, mask: np.ndarray, after: np.ndarray, width: int,
+              stroke: np.ndarray | None = None) -> Image.Image:
+    top = to_pil(tinted(before, mask, stroke), width)
     cell = width if len(after) == 1 else (width - GAP) // 2
     bottom = grid([to_pil(a, cell) for a in after])
     sheet = Image.new("RGB", (width, top.height + GAP + bottom.height), "white")
@@ -76,6 +82,15 @@ def before_after(prompt: dict, results: dict) -> tuple[np.ndarray, np.ndarray, n
     return image, mask, results[eraser_id][0].numpy()
 
 
+def hint_stroke(prompt: dict, results: dict, shape: tuple[int, int]) -> np.ndarray | None:
+    """The stroke an entity mask was snapped from, when the workflow has one at the image's size."""
+    node = next((v for v in prompt.values() if v["class_type"] == HINTED and "hint" in v["inputs"]), None)
+    if node is None:
+        return None
+    stroke = results[node["inputs"]["hint"][0]][node["inputs"]["hint"][1]][0].numpy()
+    return stroke if stroke.shape == shape else None
+
+
 # --- main -----------------------------------------------------------------------------------------------------------
 
 def use_stand_in():
@@ -93,9 +108,10 @@ def make(name: str, width: int, folder: Path = WORKFLOWS) -> Path:
     prompt = json.loads((WORKFLOWS / "api" / f"{name}.json").read_text(encoding="utf-8"))
     results = run_offline(prompt)
     image, mask, erased = before_after(prompt, results)
+    stroke = hint_stroke(prompt, results, image.shape[:2])
     target = folder / f"{name}.jpg"
     # No EXIF or comments: a thumbnail carries nothing about the run that made it.
-    thumbnail(image, mask, erased, width).save(target, "JPEG", quality=85, optimize=True, progressive=True)
+    thumbnail(image, mask, erased, width, stroke).save(target, "JPEG", quality=85, optimize=True, progressive=True)
     return target
 
 

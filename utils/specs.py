@@ -138,6 +138,18 @@ SUBJECT_MASK = _table(
     replace(TIMEOUT, default=60.0),
 )
 
+ENTITY_MASK = _table(
+    _choice("select", ["hint", "all", "largest", "all but largest"], "hint", "hint: the objects the hint stroke "
+            "lands on; all: every object; largest: the largest object; all but largest: every other object (clear "
+            "the clutter around the main thing)."),
+    _float("overlap", 0.25, 0.01, 1.0, 0.01, "select = hint: an object is taken when the stroke covers this share "
+                                            "of it, or when this share of a stroke lies on it (a quick line across "
+                                            "an object). Lower it to take objects the stroke only touches."),
+    _int("max_entities", 20, 1, 100, "At most this many objects per image (the service's max_entity, 1..100)."),
+    _int("grow", 0, -GROW_LIMIT, GROW_LIMIT, "Grow (+) or shrink (-) the selected mask by this many pixels."),
+    replace(TIMEOUT, default=60.0),
+)
+
 LOGO_INFO = _table(
     _bool("add_logo", False, "Add the service's 'AI generated' watermark."),
     _choice("position", {"bottom-right": 0, "bottom-left": 1, "top-left": 2, "top-right": 3}, "bottom-right",

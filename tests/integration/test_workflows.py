@@ -18,6 +18,7 @@ import pytest
 import torch
 import volc_pack
 from PIL import Image
+from volc_pack.utils.imaging.masks import grow
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / "workflows"
@@ -194,7 +195,8 @@ def ui_as_api(workflow: dict) -> dict:
 # --- static checks --------------------------------------------------------------------------------------------------
 
 def test_the_bundled_set_is_complete():
-    assert set(NAMES) == {"erase_painted_area", "erase_subject", "erase_background", "erase_four_variants"}
+    assert set(NAMES) == {"erase_painted_area", "erase_subject", "erase_background", "erase_four_variants",
+                          "erase_by_scribble", "erase_clutter"}
     assert sorted(p.stem for p in (WORKFLOWS / "api").glob("*.json")) == sorted(NAMES)
 
 
@@ -324,3 +326,53 @@ def test_four_variants_are_distinct_and_tiled(standin_env):
     assert grid.shape == (1, 808, 1208, 3)
     assert torch.equal(grid[0, 408:, 608:], variants[3]) and torch.equal(grid[0, :400, :600], variants[0])
     assert seeds(report) == [42, 43, 44, 45] and standin_env.count("i2i_inpainting") == 4
+
+
+TABLE = (222, 206, 180)
+
+
+def colour_mask(image: torch.Tensor, rgb: tuple[int, int, int], exact: bool = True) -> np.ndarray:
+    """Where the picture has this colour (the drawn objects of desk.png are flat); not exact: nearer to it than to
+    the table, so the anti-aliased outline counts too."""
+    pixels = image[0].numpy() * 255
+    near = np.linalg.norm(pixels - np.array(rgb), axis=-1)
+    return near < 2 if exact else near < np.linalg.norm(pixels - np.array(TABLE), axis=-1)
+
+
+def test_scribble_erases_the_whole_mug_it_touches(standin_env):
+    _, seen, results = run_offline("erase_by_scribble")
+    original, stroke = results["1"]
+    selected, entities, report = results["2"]
+    mug = colour_mask(original, (196, 52, 48))
+    hit = selected[0].numpy() > 0.5
+    scribble = stroke[0].numpy() > 0.5
+    assert (scribble & mug).sum() < 0.3 * mug.sum()  # the stroke covers a small part of the mug ...
+    outline = colour_mask(original, (196, 52, 48), exact=False)
+    assert hit[mug].all() and not (hit & ~grow(outline, 2)).any()  # ... and the mask is all of it, nothing else
+    item = json.loads(report)[0]
+    assert torch.equal(seen["3"], selected) and len(item["selected"]) == 1
+    assert entities.shape[0] == item["entities"] >= 5
+    erased, paste_mask, _ = results["4"]
+    assert torch.equal(seen["5"], erased)
+    assert_erased_within(original, erased, paste_mask)
+    assert float(paste_mask[0][torch.from_numpy(mug)].min()) > 0
+    assert standin_env.count("entity_seg") == 1 and standin_env.count("i2i_inpainting") == 1
+
+
+def test_clutter_erases_all_but_the_largest_object(standin_env):
+    _, seen, results = run_offline("erase_clutter")
+    original = results["1"][0]
+    selected, entities, report = results["2"]
+    laptop = colour_mask(original, (70, 76, 86)) | colour_mask(original, (52, 57, 66))
+    item = json.loads(report)[0]
+    assert item["selected"] == list(range(2, item["entities"] + 1)) and item["entities"] >= 5
+    assert torch.equal(selected[0], torch.clamp(entities[1:].sum(dim=0), 0, 1))  # every entity but the first
+    assert (entities[0].numpy() > 0.5)[laptop].mean() > 0.99  # the first, largest one is the laptop
+    hit = selected[0].numpy() > 0.5
+    for colour in [(196, 52, 48), (60, 140, 210), (250, 212, 60), (40, 150, 110), (240, 170, 40)]:
+        assert hit[colour_mask(original, colour)].all(), colour
+    erased, paste_mask, _ = results["4"]
+    assert torch.equal(seen["3"], selected) and torch.equal(seen["5"], erased)
+    assert_erased_within(original, erased, paste_mask)
+    inner = torch.from_numpy(grow(laptop, -40))  # the kept laptop, away from the seams of its neighbours
+    assert torch.equal(erased[0][inner], original[0][inner])

@@ -71,7 +71,8 @@ def test_a_failing_route_install_logs_one_line_and_the_nodes_still_load(fake_com
     fake_comfy.routes = BrokenRoutes()
     caplog.set_level(logging.DEBUG)
     pack = load_fresh("volc_pack_wiring_broken")
-    assert set(pack.NODE_CLASS_MAPPINGS) == {"VolcengineInpaintErase", "VolcengineLogoInfo", "VolcengineSubjectMask"}
+    assert set(pack.NODE_CLASS_MAPPINGS) == {"VolcengineInpaintErase", "VolcengineLogoInfo", "VolcengineSubjectMask",
+                                             "VolcengineEntityMask"}
     [record] = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert record.name == "volc_pack_wiring_broken"
     assert "Settings > Volcengine is unavailable" in record.getMessage()

@@ -29,6 +29,8 @@ class Answer:
     request_id: str = ""                              # scrubbed
     image: bytes | None = None                        # the inline result, decoded
     urls: list[str] = field(default_factory=list)     # result URLs as sent (downloads use them; reports scrub them)
+    more: list[bytes] = field(default_factory=list)   # further inline results (entity layers), decoded
+    fields: dict[str, Any] = field(default_factory=dict)  # numeric data fields (entity_num, seg_score, ...)
 
 
 def parse_answer(status: int, raw: bytes, cred: Credentials, scrub: Scrubber) -> Answer:
@@ -80,7 +82,9 @@ def _service_answer(status: int, answer: dict[str, Any], scrub: Scrubber) -> Ans
     if inline is None and not urls:
         raise _bad("The service answered success without an image.", status, request_id)
     image = _decode_base64(inline, status, request_id) if inline is not None else None
-    return Answer(request_id, image, urls)
+    more = [_decode_base64(item, status, request_id) for item in images[images.index(inline) + 1:] if item] \
+        if inline is not None else []
+    return Answer(request_id, image, urls, more, _numbers(body))
 
 
 def check_image(data: bytes, request_id: str = "", status: int | None = 200) -> tuple[int, int]:
@@ -121,6 +125,14 @@ def _code(value: Any) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value)
     return None
+
+
+def _numbers(data: dict[str, Any]) -> dict[str, Any]:
+    """The data fields that are numbers or lists of numbers: nothing server-written that would need scrubbing."""
+    def numeric(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return {k: v for k, v in data.items()
+            if numeric(v) or (isinstance(v, list) and v and all(numeric(item) for item in v))}
 
 
 def _strings(data: dict[str, Any], name: str, what: str, status: int, request_id: str) -> list[str]:

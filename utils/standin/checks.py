@@ -210,14 +210,14 @@ def inpaint_params(body: dict[str, Any]) -> dict[str, Any]:
     """Validated numeric/string parameters with defaults filled in: 50200 on a wrong type or range."""
     out: dict[str, Any] = {}
     for name, (kind, low, high, default) in INPAINT_RANGES.items():
-        out[name] = _number(body, name, kind, low, high, default)
+        out[name] = number_param(body, name, kind, low, high, default)
     quality = body.get("quality")
     if quality is None:
         quality = "M"
     if quality not in QUALITIES:
         raise ApiError(50200, f"quality must be one of H, M, L, got {str(quality)[:32]!r}")
     out["quality"] = quality
-    out["return_url"] = _bool(body, "return_url")
+    out["return_url"] = bool_param(body, "return_url")
     logo = body.get("logo_info")
     if logo is not None:
         out["logo_info"] = _logo(logo)
@@ -227,9 +227,9 @@ def inpaint_params(body: dict[str, Any]) -> dict[str, Any]:
 def _logo(logo: Any) -> dict[str, Any]:
     if not isinstance(logo, dict):
         raise ApiError(50200, "logo_info must be an object")
-    out = {"add_logo": _bool(logo, "add_logo", "logo_info.")}
+    out = {"add_logo": bool_param(logo, "add_logo", "logo_info.")}
     for name, (kind, low, high) in LOGO_RANGES.items():
-        out[name] = _number(logo, name, kind, low, high, None, "logo_info.")
+        out[name] = number_param(logo, name, kind, low, high, None, "logo_info.")
     text = logo.get("logo_text_content")
     if text is not None and not isinstance(text, str):
         raise ApiError(50200, "logo_info.logo_text_content must be a string")
@@ -237,7 +237,7 @@ def _logo(logo: Any) -> dict[str, Any]:
     return out
 
 
-def _number(body: dict[str, Any], name: str, kind: type, low: float, high: float, default: Any,
+def number_param(body: dict[str, Any], name: str, kind: type, low: float, high: float, default: Any,
             prefix: str = "") -> Any:
     value = body.get(name)
     if value is None:
@@ -252,7 +252,7 @@ def _number(body: dict[str, Any], name: str, kind: type, low: float, high: float
     return kind(value)
 
 
-def _bool(body: dict[str, Any], name: str, prefix: str = "") -> bool:
+def bool_param(body: dict[str, Any], name: str, prefix: str = "") -> bool:
     value = body.get(name)
     if value is None:
         return False
@@ -262,15 +262,16 @@ def _bool(body: dict[str, Any], name: str, prefix: str = "") -> bool:
 
 
 def saliency_params(body: dict[str, Any]) -> dict[str, Any]:
-    only_mask = _number(body, "only_mask", int, 0, 4, 0)
-    refine = _number(body, "refine_mask", int, 0, 2, 0)
+    only_mask = number_param(body, "only_mask", int, 0, 4, 0)
+    refine = number_param(body, "refine_mask", int, 0, 2, 0)
     rgb = body.get("rgb")
     if rgb is None:
         rgb = [255, 255, 255]
     if (not isinstance(rgb, list) or len(rgb) != 3
             or not all(isinstance(v, int) and not isinstance(v, bool) and -1 <= v <= 255 for v in rgb)):
         raise ApiError(50200, "rgb must be a list of three integers in -1..255 ([-1, -1, -1] = transparent)")
-    return {"only_mask": only_mask, "refine_mask": refine, "rgb": tuple(rgb), "return_url": _bool(body, "return_url")}
+    return {"only_mask": only_mask, "refine_mask": refine, "rgb": tuple(rgb),
+            "return_url": bool_param(body, "return_url")}
 
 
 def build_inpaint(body: dict[str, Any], infos: list[ImageInfo]) -> InpaintJob:

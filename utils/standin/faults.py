@@ -20,7 +20,7 @@ FAULT_HELP: dict[str, str] = {
     "bad_base64": "put text that is not base64 where the result image goes",
     "wrong_size": "return the result at half width and height",
     "expired_url": "answer with a result URL only, which then answers 404",
-    "empty_mask": "saliency finds nothing (an all-zero mask)",
+    "empty_mask": "saliency finds nothing (an all-zero mask); entity segmentation finds no entity",
     "trickle": "send the answer (or, with shape download, the result URL's image) at RATE bytes per second "
                "(trickle:1, trickle:download@50)",
     "malformed": "a success answer (code 10000) with a broken body (malformed:SHAPE)",
@@ -96,7 +96,7 @@ class Fault:
             return False
         if self.kind in RESULT_FAULTS:  # the inpainting picture's variations
             return req_key == "i2i_inpainting"
-        return self.kind != "empty_mask" or req_key == "saliency_seg"
+        return self.kind != "empty_mask" or req_key in ("saliency_seg", "entity_seg")
 
 
 def parse_fault(text: str) -> Fault:

@@ -1,19 +1,21 @@
 """Local stand-in for the Volcengine visual API, for tests and offline demos (no machine here reaches Volcengine).
 
-Serves `POST /?Action=Img2ImgInpainting|CVProcess&Version=2022-08-31` on loopback, checks Signature V4 like the
-gateway (with `signing.verify_request`), validates bodies like the service (same error codes), answers inpainting
-with a classical seeded fill and saliency_seg with a border-contrast mask, and can inject faults. Results asked for
-with return_url are served unsigned at `GET /results/<id>.jpg` until stop().
+Serves `POST /?Action=Img2ImgInpainting|EntitySegment|CVProcess&Version=2022-08-31` on loopback, checks Signature V4
+like the gateway (with `signing.verify_request`), validates bodies like the service (same error codes), answers
+inpainting with a classical seeded fill, saliency_seg with a border-contrast mask and entity_seg with colour regions
+(entities.py), and can inject faults. Results asked for with return_url are served unsigned at
+`GET /results/<id>.jpg` until stop().
 
 Choices where the reference leaves room: steps 1..50, strength 0.1..1.0, scale 1..20, seed -1..2**63-1 (int64),
-dilate_size 0..100 (all inclusive); uploads at most 5,000,000 (inpainting) / 4,700,000 (saliency) base64
+dilate_size 0..100 (all inclusive); uploads at most 5,000,000 (inpainting) / 4,700,000 (saliency, entities) base64
 characters each, the strictest reading of the documented limits; 50400 answers HTTP 400; URL results are JPEG.
 Faults (faults.py lists every kind) are matched in FIFO order: a request takes one application of the first queued
-fault whose `action` matches its req_key ("empty_mask" only matches saliency_seg). "reset", "latency", "gateway",
-"plain_text" and the error-shaped "echo_credentials" apply after authentication and before body validation; the
-others only once the body is valid, so an invalid request leaves them queued. Like the service, the stand-in checks
-the req_key's permission (50400) after authentication and before the body's arguments: `deny("i2i_inpainting")`
-(CLI `--deny`) plays an account without Inpainting, so an image-less request answers 50400 instead of 50201.
+fault whose `action` matches its req_key ("empty_mask" only matches saliency_seg and entity_seg). "reset",
+"latency", "gateway", "plain_text" and the error-shaped "echo_credentials" apply after authentication and before
+body validation; the others only once the body is valid, so an invalid request leaves them queued. Like the service,
+the stand-in checks the req_key's permission (50400) after authentication and before the body's arguments:
+`deny("i2i_inpainting")` (CLI `--deny`) plays an account without Inpainting, so an image-less request answers 50400
+instead of 50201.
 A reset request is recorded with http_status None. Only verified requests have `signed` True. Nothing recorded holds
 a secret, token or signature.
 
@@ -34,12 +36,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ..api.client import is_loopback
-from .checks import (ApiError, ImageInfo, InpaintJob, build_inpaint, build_saliency, check_req_key, lenient_body,
-                     parse_body)
+from .checks import ApiError, ImageInfo, InpaintJob, check_req_key, lenient_body, parse_body
 from .faults import FAULT_KINDS, Fault, parse_fault
 from .http import Handler, Reply, Server, read_body
-from .service import (GatewayError, as_jpeg, authenticate, dump, gateway_body, half_size, route, run_inpaint,
-                      run_saliency, service_body, success_answer)
+from .service import (GatewayError, as_jpeg, authenticate, build_job, dump, gateway_body, half_size, route, run_job,
+                      service_body, success_answer)
 from .shapes import (echo_gateway_body, echo_service_body, echo_success, echoed, malformed_body,
                      oversized_chunks)
 from .variations import SIZE_FAULTS, resize_answer
@@ -254,8 +255,7 @@ class StandIn:
             with self._lock:
                 if req_key in self._denied:
                     raise ApiError(50400, f"Access Denied: this account has no permission for {req_key}")
-            build = build_inpaint if req_key == "i2i_inpainting" else build_saliency
-            job = build(payload, rec.images)
+            job = build_job(req_key, payload, rec.images)
         except ApiError as exc:
             return self._service_error(rec, exc, started)
         if fault is None:
@@ -283,10 +283,9 @@ class StandIn:
             return self._service_error(rec, ApiError(int(fault.code or 50500), ""), started)
         if kind == "ghost_face":
             return self._ghost_face(rec, shape, started)
-        if isinstance(job, InpaintJob):
-            outputs, want_url = [run_inpaint(job, drift=kind == "seam_drift")], job.params["return_url"]
-        else:
-            outputs, want_url = run_saliency(job, empty=kind == "empty_mask"), job.return_url
+        outputs, want_url, fields = run_job(job, empty=kind == "empty_mask", drift=kind == "seam_drift")
+        if not outputs:  # no entity and one layer per entity asked for: an empty list, nothing to vary
+            kind = None if kind in ("wrong_size", "bad_base64", *SIZE_FAULTS) else kind
         if kind == "wrong_size":
             outputs[0] = half_size(outputs[0])
         if kind in SIZE_FAULTS:
@@ -297,7 +296,7 @@ class StandIn:
             images, urls = [], [self._url_only(fault, outputs[0])]  # nothing inline: the client must download
         if kind == "bad_base64":
             images[0] = "@@not-base64@@"  # 9 alphabet characters: invalid even for lenient decoders
-        answer = success_answer(images, urls, rec.request_id, time.monotonic() - started)
+        answer = success_answer(images, urls, rec.request_id, time.monotonic() - started, fields)
         rec.http_status, rec.code = 200, 10000
         if kind == "malformed" and shape == "oversized":
             return Reply(200, stream=oversized_chunks)

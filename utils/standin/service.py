@@ -16,7 +16,8 @@ import numpy as np
 from PIL import Image
 
 from . import variations
-from .checks import InpaintJob, SaliencyJob, to_rgb
+from .checks import ImageInfo, InpaintJob, SaliencyJob, build_inpaint, build_saliency, to_rgb
+from .entities import EntityJob, build_entity, run_entity
 from .fill import dilate, inpaint, saliency_mask
 from ..api.signing import DATE_FORMAT, parse_authorization, verify_request
 
@@ -26,7 +27,8 @@ API_VERSION = "2022-08-31"
 # (Action, Version) -> the req_keys it serves.
 ROUTES: dict[tuple[str, str], tuple[str, ...]] = {
     ("Img2ImgInpainting", API_VERSION): ("i2i_inpainting",),
-    ("CVProcess", API_VERSION): ("i2i_inpainting", "saliency_seg"),
+    ("CVProcess", API_VERSION): ("i2i_inpainting", "saliency_seg", "entity_seg"),
+    ("EntitySegment", API_VERSION): ("entity_seg",),
 }
 # Gateway Code -> (CodeN, HTTP status), from the reference table.
 GATEWAY_CODES: dict[str, tuple[int, int]] = {
@@ -157,9 +159,10 @@ def service_body(code: int, message: str | None, request_id: str, elapsed: float
     return status or service_status(code), dump(answer)
 
 
-def success_answer(images: list[str], urls: list[str] | None, request_id: str, elapsed: float) -> dict[str, Any]:
+def success_answer(images: list[str], urls: list[str] | None, request_id: str, elapsed: float,
+                   fields: dict[str, Any] | None = None) -> dict[str, Any]:
     data = {"algorithm_base_resp": {"status_code": 0, "status_message": "Success"}, "binary_data_base64": images,
-            "image_urls": urls, "request_id": request_id}
+            "image_urls": urls, "request_id": request_id, **(fields or {})}
     return {"code": 10000, "data": data, "message": "Success", "request_id": request_id, "status": 10000,
             "time_elapsed": elapsed_text(elapsed)}
 
@@ -173,6 +176,25 @@ def dump(value: Any) -> bytes:
 
 
 # --- the jobs ------------------------------------------------------------------------------------------------------
+
+BUILDERS = {"i2i_inpainting": build_inpaint, "saliency_seg": build_saliency, "entity_seg": build_entity}
+
+
+def build_job(req_key: str, body: dict[str, Any], infos: list[ImageInfo]) -> Any:
+    """The validated job for a req_key (ApiError when the body is not acceptable)."""
+    return BUILDERS[req_key](body, infos)
+
+
+def run_job(job: Any, *, empty: bool = False, drift: bool = False) -> tuple[list[bytes], bool, dict[str, Any]]:
+    """(result files, whether a URL was asked for, extra data fields); `empty`: the "empty_mask" fault, `drift`
+    the "seam_drift" one."""
+    if isinstance(job, InpaintJob):
+        return [run_inpaint(job, drift=drift)], job.params["return_url"], {}
+    if isinstance(job, EntityJob):
+        images, fields = run_entity(job, empty=empty)
+        return [encode(image, "PNG") for image in images], False, fields
+    return run_saliency(job, empty=empty), job.return_url, {}
+
 
 def run_inpaint(job: InpaintJob, *, drift: bool = False) -> bytes:
     """The erased image as JPEG, the input's size, with the logo_info mark in its corner; seed -1 draws a fresh
@@ -218,10 +240,12 @@ def encode(image: Image.Image, fmt: str, quality: int = 92) -> bytes:
 
 
 def half_size(data: bytes) -> bytes:
-    """The same image at half width and height (the 'wrong_size' fault)."""
+    """The same image at half width and height (the 'wrong_size' fault); grey maps nearest-neighbour, since an
+    entity index map must keep its labels (a blend of labels 0 and 6 would be a pixel of entity 3)."""
     with Image.open(io.BytesIO(data)) as img:
         fmt = img.format
-        small = img.resize((max(1, img.width // 2), max(1, img.height // 2)))
+        resample = Image.Resampling.NEAREST if img.mode in ("L", "P") else Image.Resampling.BICUBIC
+        small = img.resize((max(1, img.width // 2), max(1, img.height // 2)), resample)
     return encode(small, fmt)
 
 
