@@ -158,10 +158,12 @@ def _likely_png(rgb: np.ndarray) -> bool:
 
 
 class _FullSize:
-    """Full-size JPEG encodes of one image. The first one runs on the pool, where Pillow encodes without the GIL
-    (overlap.save_unlocked), while `alongside` runs here: a job that holds the GIL for long stretches, such as the
-    mask's PNG (Pillow keeps the GIL while it encodes a PNG), then overlaps the image's longest step instead of
-    starving the encoder's short Python steps between its C calls."""
+    """Full-size JPEG encodes of one image; the first one overlaps `alongside`, run on the pool meanwhile.
+
+    The encode runs without the GIL once Pillow is in its C loop (overlap.save_unlocked); `alongside` may hold it
+    for long stretches (the mask's PNG: Pillow releases the GIL around a PNG's zlib only in recent versions). So the
+    encode starts here at once, and the pool thread, still waking up, gets the GIL when the encoder lets it go:
+    started the other way round, the PNG could take the GIL first and the encoder's few Python steps wait for it."""
 
     def __init__(self, img: Image.Image, alongside: Callable[[], T] | None) -> None:
         self.img, self.alongside, self.side = img, alongside, None
@@ -170,7 +172,7 @@ class _FullSize:
         if self.alongside is None:
             return _jpeg(self.img, quality, subsampling)
         job, self.alongside = self.alongside, None
-        data, self.side = both(lambda: _jpeg(self.img, quality, subsampling), job)
+        self.side, data = both(job, lambda: _jpeg(self.img, quality, subsampling))
         return data
 
     def side_result(self):
@@ -263,8 +265,8 @@ def encode_image(rgb: np.ndarray, max_bytes: int = MAX_IMAGE_BYTES) -> EncodedIm
 
 def encode_image_with(rgb: np.ndarray, alongside: Callable[[], T] | None,
                       max_bytes: int = MAX_IMAGE_BYTES) -> tuple[EncodedImage, T | None]:
-    """encode_image, and `alongside()` run on this thread while the first full-size JPEG encode runs on another
-    core (see _FullSize); both results. Same bytes as encode_image."""
+    """encode_image, and `alongside()` run on another core while the first full-size JPEG encode runs here (see
+    _FullSize); both results. Same bytes as encode_image."""
     img = Image.fromarray(_check_rgb(rgb))
     full = _FullSize(img, alongside)
     encoded = _encode(rgb, img, full, max_bytes)
