@@ -17,7 +17,8 @@ from PIL import Image
 
 from .api.client import InpaintOptions, VisualClient
 from .heap import release_memory
-from .imaging.codec import encode_image_with, encode_mask, sanitize_into, to_uint8
+from .imaging.codec import encode_image_with, encode_mask
+from .imaging.convert import Converting, sanitize_into, to_uint8
 from .imaging.decoded import ImageRows, open_image
 from .imaging import logo as watermark
 from .imaging.seam import colour_drift, drift_band, sample_band
@@ -127,9 +128,14 @@ def _prepare(index: int, image: np.ndarray, mask: np.ndarray, settings: EraseSet
     corner = _mark_corner(settings)
     box, plan, scale = _place(wanted, settings, corner)
     region = wanted[box.slices]
-    picture = apply_fit(to_uint8(image[box.slices]), plan)
+    if (plan.src_w, plan.src_h) == (plan.send_w, plan.send_h):  # sent as it is: converted while the encoder samples
+        picture = Converting(image[box.slices])
+    else:
+        picture = apply_fit(to_uint8(image[box.slices]), plan)
     # The mask's PNG is made while the image's JPEG encode runs on the other core (codec._FullSize)
     sent, (sent_mask, mask_bytes) = encode_image_with(picture, lambda: _encode_mask(region, plan))
+    if isinstance(picture, Converting):
+        picture = picture.result()
     report.update(region=[box.x0, box.y0, box.x1, box.y1], sent_size=[plan.send_w, plan.send_h],
                   sent_bytes=len(sent.data), format=sent.format, quality=sent.quality)
     mark = None

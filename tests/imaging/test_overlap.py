@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from volc_pack.utils.imaging import codec, overlap
+from volc_pack.utils.imaging import convert, overlap
 from volc_pack.utils.imaging.codec import encode_image, encode_image_with, encode_mask, to_uint8
+from volc_pack.utils.imaging.convert import Converting
 
 
 def photo(height: int, width: int, noise: float, seed: int = 0) -> np.ndarray:
@@ -92,6 +93,30 @@ def test_to_uint8_on_two_threads_equals_one_thread_bit_for_bit(channels, monkeyp
     image[5, 7] = np.nan
     image[900, 3] = np.inf
     split = to_uint8(image)
-    monkeypatch.setattr(codec, "_SPLIT_PIXELS", image.shape[0] * image.shape[1] + 1)
+    monkeypatch.setattr(convert, "_SPLIT_PIXELS", image.shape[0] * image.shape[1] + 1)
     assert np.array_equal(split, to_uint8(image))
     assert np.array_equal(to_uint8(image[::2, 1::3]), to_uint8(np.ascontiguousarray(image[::2, 1::3])))
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_converting_in_the_background_gives_to_uint8s_values_rows_and_whole(channels, monkeypatch):
+    monkeypatch.setattr(convert, "_CHUNK_FLOATS", 1100 * 3 * 37)  # many chunks, taken by both threads
+    rng = np.random.default_rng(channels)
+    image = rng.uniform(-0.2, 1.2, (1031, 1100, channels)).astype(np.float32)
+    image[5, 7] = np.nan
+    expected = to_uint8(image)
+    conv = Converting(image)
+    assert conv.shape == (1031, 1100, 3)
+    assert np.array_equal(conv[::97], expected[::97]) and np.array_equal(conv[[3, 500, 1030]], expected[[3, 500, 1030]])
+    assert np.array_equal(conv.result(), expected) and conv.result() is conv.result()
+
+
+def test_encode_image_with_a_picture_still_converting_gives_the_same_bytes():
+    rgb = photo(1300, 1200, 9.0)
+    floats = rgb.astype(np.float32) / np.float32(255)
+    mask = np.zeros((1300, 1200), bool)
+    mask[100:300, 200:700] = True
+    alone = encode_image(rgb, max_bytes=500_000)
+    together, mask_png = encode_image_with(Converting(floats), lambda: encode_mask(mask), max_bytes=500_000)
+    assert (together.data, together.quality) == (alone.data, alone.quality) and alone.quality < 95
+    assert mask_png == encode_mask(mask)

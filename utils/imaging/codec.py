@@ -1,7 +1,7 @@
-"""Image codec for the service: float tensors -> uint8 RGB, JPEG/PNG encoding under the 5 MB limit, resizing.
+"""Image codec for the service: JPEG/PNG encoding under the 5 MB limit, mask PNGs, resizing (float tensors ->
+uint8 RGB is convert.py).
 
-numpy + Pillow only. Images may be 8K (400 MB as float32), so conversions work in row chunks instead of full-frame
-temporaries.
+numpy + Pillow only. Images may be 8K (400 MB as float32): no full-frame temporaries beyond the picture itself.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from PIL import Image
 
 from ..api.client import INPAINT_MAX_BASE64, SEGMENT_MAX_BASE64
 from ..api.errors import InputError
+from .convert import Converting, sanitize_into, to_uint8  # noqa: F401  (the last two re-exported: codec's API)
 from .decoded import open_image
 from .overlap import both, save_unlocked
 
@@ -36,78 +37,6 @@ JPEG_BEST_QUALITY = 95
 JPEG_MIN_QUALITY_444 = 50   # below this, chroma subsampling costs less than more quantisation
 JPEG_MIN_QUALITY_420 = 10   # last resort: uniform noise at 4096x4096 still fits 5 MB at ~q30 4:2:0
 PNG_LEVEL = 1               # flat images compress well even at level 1; higher levels cost 2x time for little
-_CHUNK_FLOATS = 1 << 20     # ~4 MB float32 working buffer per row chunk
-_SPLIT_PIXELS = 1 << 20     # from this size on, to_uint8 converts the two halves of an image on two threads
-
-
-# ----------------------------------------------------------------------------------------------- float -> uint8
-
-def _check_float_image(image: np.ndarray, name: str = "image") -> np.ndarray:
-    arr = np.asarray(image)
-    if arr.ndim != 3 or arr.shape[2] not in (1, 3, 4) or arr.shape[0] < 1 or arr.shape[1] < 1:
-        raise InputError(f"{name} has shape {arr.shape}, expected [height, width, channels] with 1, 3 or 4 channels",
-                         hint=f"Connect an IMAGE to `{name}` (one picture of a batch is [H, W, C]).")
-    if not np.issubdtype(arr.dtype, np.floating):
-        arr = arr.astype(np.float32)  # rare (ints from a custom node); the chunked path handles floats only
-    return arr
-
-
-def iter_sanitized_rows(image: np.ndarray):
-    """Yield (row0, row1, float32 [rows, W, 3 or 1]) chunks of `image` with NaN -> 0 and values clipped to 0..1.
-
-    The buffer is reused between chunks: consume it before asking for the next one.
-    """
-    arr = _check_float_image(image)
-    h, w, c = arr.shape
-    ch = 1 if c == 1 else 3
-    rows = max(1, _CHUNK_FLOATS // (w * ch))
-    buf = np.empty((min(rows, h), w, ch), dtype=np.float32)
-    for r0 in range(0, h, rows):
-        r1 = min(h, r0 + rows)
-        part = buf[: r1 - r0]
-        np.clip(arr[r0:r1, :, :ch], 0.0, 1.0, out=part)  # reads float64 / strided sources once; inf -> 0 or 1
-        if np.isnan(part.min()):  # clip keeps NaN; a cheap reduction finds them, the rare repair may cost more
-            np.fmax(part, 0.0, out=part)
-        yield r0, r1, part
-
-
-def sanitize_into(image: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """Write `image` (float [H,W,C], C 1/3/4) into float32 [H,W,3] `out` as RGB, NaN -> 0, clipped to 0..1."""
-    arr = _check_float_image(image)
-    if arr.shape[2] == 1:
-        for r0, r1, part in iter_sanitized_rows(arr):
-            np.copyto(out[r0:r1], part)  # broadcasts greyscale to RGB
-        return out
-    rows = max(1, _CHUNK_FLOATS // (arr.shape[1] * 3))
-    for r0 in range(0, arr.shape[0], rows):  # straight into `out`: no intermediate buffer
-        part = out[r0:r0 + rows]
-        np.clip(arr[r0:r0 + rows, :, :3], 0.0, 1.0, out=part)
-        if np.isnan(part.min()):
-            np.fmax(part, 0.0, out=part)
-    return out
-
-
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """float [H,W,C] (C 1/3/4, any float dtype, any strides, NaN/inf allowed) -> contiguous uint8 [H,W,3] RGB.
-
-    NaN -> 0, clip 0..1, x*255 rounded half-up; greyscale is expanded to RGB, alpha dropped.
-    """
-    arr = _check_float_image(image)
-    height, width = arr.shape[:2]
-    out = np.empty((height, width, 3), dtype=np.uint8)
-    if height * width < _SPLIT_PIXELS:
-        _to_uint8_rows(arr, out)
-        return out
-    mid = height // 2  # the row chunks do not depend on where the image starts: the same bytes either way
-    both(lambda: _to_uint8_rows(arr[:mid], out[:mid]), lambda: _to_uint8_rows(arr[mid:], out[mid:]))
-    return out
-
-
-def _to_uint8_rows(arr: np.ndarray, out: np.ndarray) -> None:
-    for r0, r1, part in iter_sanitized_rows(arr):
-        part *= 255.0
-        part += 0.5  # + truncation below == floor(x + 0.5): round half-up, values are >= 0
-        np.copyto(out[r0:r1], part, casting="unsafe")  # broadcasts a greyscale chunk to 3 channels
 
 
 # ----------------------------------------------------------------------------------------------- encoding
@@ -165,14 +94,22 @@ class _FullSize:
     encode starts here at once, and the pool thread, still waking up, gets the GIL when the encoder lets it go:
     started the other way round, the PNG could take the GIL first and the encoder's few Python steps wait for it."""
 
-    def __init__(self, img: Image.Image, alongside: Callable[[], T] | None) -> None:
-        self.img, self.alongside, self.side = img, alongside, None
+    def __init__(self, picture: Callable[[], Image.Image], alongside: Callable[[], T] | None) -> None:
+        self._picture, self._img, self.alongside, self.side = picture, None, alongside, None
+
+    @property
+    def img(self) -> Image.Image:
+        """The whole picture, made when first needed (after the sampling: see convert.Converting)."""
+        if self._img is None:
+            self._img = self._picture()
+        return self._img
 
     def __call__(self, quality: int, subsampling: int) -> bytes:
+        img = self.img
         if self.alongside is None:
-            return _jpeg(self.img, quality, subsampling)
+            return _jpeg(img, quality, subsampling)
         job, self.alongside = self.alongside, None
-        self.side, data = both(job, lambda: _jpeg(self.img, quality, subsampling))
+        self.side, data = both(job, lambda: _jpeg(img, quality, subsampling))
         return data
 
     def side_result(self):
@@ -258,23 +195,29 @@ def _encode_predicted(full: _FullSize, sample: Image.Image, factor: float, max_b
     return None
 
 
-def encode_image(rgb: np.ndarray, max_bytes: int = MAX_IMAGE_BYTES) -> EncodedImage:
+def encode_image(rgb: np.ndarray | Converting, max_bytes: int = MAX_IMAGE_BYTES) -> EncodedImage:
     """uint8 [H,W,3] -> the least lossy JPEG (or a smaller PNG) of at most `max_bytes` bytes."""
     return encode_image_with(rgb, None, max_bytes)[0]
 
 
-def encode_image_with(rgb: np.ndarray, alongside: Callable[[], T] | None,
+def encode_image_with(rgb: np.ndarray | Converting, alongside: Callable[[], T] | None,
                       max_bytes: int = MAX_IMAGE_BYTES) -> tuple[EncodedImage, T | None]:
     """encode_image, and `alongside()` run on another core while the first full-size JPEG encode runs here (see
-    _FullSize); both results. Same bytes as encode_image."""
-    img = Image.fromarray(_check_rgb(rgb))
-    full = _FullSize(img, alongside)
-    encoded = _encode(rgb, img, full, max_bytes)
+    _FullSize); both results. Same bytes as encode_image. `rgb` may still be Converting: the choice of format and
+    quality looks at samples of rows first, so the conversion finishes meanwhile."""
+    if isinstance(rgb, Converting):
+        pixels = rgb.result
+    else:
+        rgb = _check_rgb(rgb)
+        pixels = lambda: rgb  # noqa: E731
+    full = _FullSize(lambda: Image.fromarray(pixels()), alongside)
+    encoded = _encode(rgb, full, max_bytes)
     return encoded, full.side_result()
 
 
-def _encode(rgb: np.ndarray, img: Image.Image, full: _FullSize, max_bytes: int) -> EncodedImage:
-    png = _png(img) if _likely_png(rgb) else None
+def _encode(rgb: np.ndarray | Converting, full: _FullSize, max_bytes: int) -> EncodedImage:
+    """rgb: only its shape and samples of its rows are read here; full-size encodes go through `full`."""
+    png = _png(full.img) if _likely_png(rgb) else None
     found = _row_sample(rgb)
     if png is None and found is not None and len(_jpeg(found[0], JPEG_BEST_QUALITY, 0)) * found[1] > max_bytes:
         predicted = _encode_predicted(full, *found, max_bytes)  # q95 will not fit: skip the full-size search

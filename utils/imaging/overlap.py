@@ -10,7 +10,7 @@ import io
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
 from PIL import Image
@@ -27,6 +27,15 @@ def _mark_pool_thread() -> None:
 
 _POOL = ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 2)), thread_name_prefix="volc-imaging",
                            initializer=_mark_pool_thread)
+
+
+def submit(job: Callable[[], A]) -> Future:
+    """Start `job` on the pool (a pool thread runs it at once: the caller must not wait on it from the pool)."""
+    if getattr(_IN_POOL, "active", False):
+        done: Future = Future()
+        done.set_result(job())
+        return done
+    return _POOL.submit(job)
 
 
 def both(elsewhere: Callable[[], A], here: Callable[[], B]) -> tuple[A, B]:

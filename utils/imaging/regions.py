@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from .codec import MAX_SIDE, MIN_SIDE, resize_mask, resize_rgb, sanitize_into
+from .codec import MAX_SIDE, MIN_SIDE, resize_mask, resize_rgb
+from .convert import sanitize_into
 from .decoded import ImageRows
 from ..api.errors import InputError
 
