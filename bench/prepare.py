@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import io
 import statistics
+import threading
 import time
 from contextlib import asynccontextmanager
 
@@ -149,6 +151,23 @@ def breakdown(path: ClientPath, image: np.ndarray, mask: np.ndarray, settings: e
         "body_and_sign": body_pieces,
     }
     return {name: wall_ms(fn, reps) for name, fn in pieces.items()}
+
+
+def parallel_speedup(reps: int = 3) -> float:
+    """How much faster two threads of GIL-free C work (SHA-256 of 32 MB each) finish than one thread doing both:
+    2.0 on two idle cores, near 1.0 when other processes keep the cores busy. Wall-time ratios that rely on a
+    second core are only as good as this."""
+    data = bytes(32 << 20)
+
+    def digest() -> None:
+        hashlib.sha256(data).digest()
+
+    def two_threads() -> None:
+        other = threading.Thread(target=digest)
+        other.start()
+        digest()
+        other.join()
+    return statistics.median(timed(lambda: (digest(), digest()))[0] / timed(two_threads)[0] for _ in range(reps))
 
 
 def run(cases: list[tuple[str, int, float]], reps: int) -> list[dict]:
