@@ -151,31 +151,54 @@ def _row_sample(rgb: np.ndarray) -> tuple[Image.Image, float] | None:
     return Image.fromarray(np.ascontiguousarray(rgb[rows])), h / rows.size
 
 
-def _predict_quality(sample: Image.Image, factor: float, lo: int, hi: int, subsampling: int,
+class _SampleSizes:
+    """JPEG sizes of the row sample, each (quality, subsampling) encoded once (each costs 1/_SAMPLE_EVERY of a full
+    encode)."""
+
+    def __init__(self, sample: Image.Image) -> None:
+        self.sample, self.sizes = sample, {}
+
+    def __call__(self, quality: int, subsampling: int) -> int:
+        key = (quality, subsampling)
+        if key not in self.sizes:
+            self.sizes[key] = len(_jpeg(self.sample, quality, subsampling))
+        return self.sizes[key]
+
+
+def _predict_quality(size: _SampleSizes, factor: float, lo: int, hi: int, subsampling: int,
                      max_bytes: int) -> int | None:
-    """Highest quality in [lo, hi] whose predicted full size fits max_bytes * _SAMPLE_MARGIN (bisection on the
-    sample: each step costs 1/_SAMPLE_EVERY of a full encode)."""
+    """Highest quality in [lo, hi] whose predicted full size fits max_bytes * _SAMPLE_MARGIN.
+
+    Sizes grow with quality, so any search finds the same one; this one looks down from hi in growing steps (1, 2,
+    4, ...), then bisects the last gap: a photo just over the limit (q93) takes 2 sample encodes, not 7. A sample
+    far over the limit at hi is tried at lo next, so a picture that fits nowhere in the range costs 2."""
     budget = max_bytes * _SAMPLE_MARGIN
-    fits = lambda q: len(_jpeg(sample, q, subsampling)) * factor <= budget  # noqa: E731
-    if not fits(lo):
-        return None
-    while lo < hi:
-        q = (lo + hi + 1) // 2
+    fits = lambda q: size(q, subsampling) * factor <= budget  # noqa: E731
+    top, q, step = hi, hi, 1  # the answer, if any, is in [lo, top]
+    while not fits(q):
+        top = q - 1
+        if q == lo:
+            return None
+        q = lo if size(hi, subsampling) * factor > 2 * budget else max(lo, q - step)
+        step *= 2
+    lo = q
+    while lo < top:
+        q = (lo + top + 1) // 2
         if fits(q):
             lo = q
         else:
-            hi = q - 1
+            top = q - 1
     return lo
 
 
-def _encode_predicted(full: _FullSize, sample: Image.Image, factor: float, max_bytes: int) -> EncodedImage | None:
+def _encode_predicted(full: _FullSize, size: _SampleSizes, factor: float, max_bytes: int) -> EncodedImage | None:
     """For an image whose q95 JPEG is predicted not to fit: a full encode at the predicted quality, then one step
     up while the prediction is within its error of the limit, or down while the full encode does not fit.
     Gives the same quality as the full search unless the prediction is off by more than ~3%.
     None: nothing predicted to fit, use the full search."""
     for lo, hi, subsampling in ((JPEG_MIN_QUALITY_444, JPEG_BEST_QUALITY - 1, 0),
                                 (JPEG_MIN_QUALITY_420, JPEG_BEST_QUALITY, 2)):
-        predicted = _predict_quality(sample, factor, lo, hi, subsampling, max_bytes)
+        predicted = _predict_quality(size, factor, lo, hi, subsampling, max_bytes)
         if predicted is None:
             continue
         best = None
@@ -186,7 +209,7 @@ def _encode_predicted(full: _FullSize, sample: Image.Image, factor: float, max_b
                 break
         if best is None:
             return None
-        while q < hi and len(_jpeg(sample, q + 1, subsampling)) * factor <= max_bytes / _SAMPLE_MARGIN:
+        while q < hi and size(q + 1, subsampling) * factor <= max_bytes / _SAMPLE_MARGIN:
             data = full(q + 1, subsampling)  # the next step may still fit: the prediction has a margin
             if len(data) > max_bytes:
                 break
@@ -219,8 +242,9 @@ def _encode(rgb: np.ndarray | Converting, full: _FullSize, max_bytes: int) -> En
     """rgb: only its shape and samples of its rows are read here; full-size encodes go through `full`."""
     png = _png(full.img) if _likely_png(rgb) else None
     found = _row_sample(rgb)
-    if png is None and found is not None and len(_jpeg(found[0], JPEG_BEST_QUALITY, 0)) * found[1] > max_bytes:
-        predicted = _encode_predicted(full, *found, max_bytes)  # q95 will not fit: skip the full-size search
+    size = _SampleSizes(found[0]) if found is not None else None
+    if png is None and size is not None and size(JPEG_BEST_QUALITY, 0) * found[1] > max_bytes:
+        predicted = _encode_predicted(full, size, found[1], max_bytes)  # q95 will not fit: skip the full search
         if predicted is not None:
             return predicted
     best = full(JPEG_BEST_QUALITY, 0)  # 4:4:4
@@ -244,8 +268,8 @@ def encode_mask(mask: np.ndarray, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
     arr = np.asarray(mask)
     if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
         raise ValueError(f"mask: expected [H, W], got {arr.shape}")
-    grey = np.ascontiguousarray(arr != 0).view(np.uint8)  # bool -> 0/1 without another copy
-    grey *= 255
+    erase = arr if arr.dtype == bool else arr != 0
+    grey = np.multiply(erase.view(np.uint8), np.uint8(255))  # one pass to a new contiguous 0/255 array
     for level in (1, 9):
         buf = io.BytesIO()
         Image.fromarray(grey).save(buf, format="PNG", compress_level=level)
