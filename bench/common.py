@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import platform
-import resource
 import statistics
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 from pack_loader import load_pack  # noqa: E402
+from rss import peak_rss_mb, ru_maxrss_mb  # noqa: E402, F401  (re-exported: figures import them from here)
 
 pack = load_pack()
 
@@ -120,30 +120,6 @@ def cpu_seconds(fn, reps: int) -> tuple[float, list[float]]:
         fn()
         samples.append(time.process_time() - start)
     return statistics.median(samples), samples
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident set so far, in MiB.
-
-    Linux: VmHWM from /proc/self/status, the high-water mark of this process's own address space. Not ru_maxrss:
-    Linux carries ru_maxrss over fork and exec, so a child started by a big parent (this benchmark after the 8K
-    figure, or the stand-in's buffers) would report the parent's size. Elsewhere ru_maxrss (KiB on Linux/BSD,
-    bytes on macOS).
-    """
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    except (OSError, ValueError, IndexError):
-        pass
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 1024.0
-
-
-def ru_maxrss_mb() -> float:
-    """ru_maxrss as reported (includes what fork/exec carried over from the parent on Linux)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 1024.0
 
 
 def standin_credentials():

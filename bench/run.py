@@ -1,11 +1,12 @@
-"""Benchmark of the erase pipeline (issue 5): four ratios, each measured side by side in one run.
+"""Benchmark of the erase pipeline (issue 5) and the batch CLI (issue 11): ratios measured side by side in one run.
 
-    python bench/run.py            # full run, ~1.5-3 min on 2 cores
-    python bench/run.py --quick    # smaller sizes and latency, ~20 s (used by tests/test_bench.py)
+    python bench/run.py            # full run, ~4-6 min on 2 cores (the batch CLI figure alone is ~2 min)
+    python bench/run.py --quick    # smaller sizes and latency, ~30 s (used by tests/integration/test_bench.py)
 
 Prints a table (machine facts in its header), then as the LAST line one JSON object with prepare_vs_floor,
-concurrency_vs_ideal, crop_upload_ratio, peak_rss_mb and extra keys. See bench/README.md for what each figure means.
-Everything runs against the local stand-in (utils/standin.py), started and stopped here; no files are written.
+concurrency_vs_ideal, crop_upload_ratio, peak_rss_mb, batch_vs_ideal, batch_rss_ratio and extra keys. See
+bench/README.md for what each figure means. Everything runs against the local stand-in (utils/standin/), started and
+stopped here; the batch CLI figure writes its photos and results to a temporary folder and deletes it.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True  # leave no __pycache__ behind
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import batch_cli  # noqa: E402
 import common  # noqa: E402
 import concurrency  # noqa: E402
 import crop  # noqa: E402
@@ -25,15 +27,16 @@ import prepare  # noqa: E402
 
 from volc_pack.utils.standin import StandIn  # noqa: E402
 
-TARGETS = {"prepare_vs_floor": 1.3, "concurrency_vs_ideal": 1.1, "crop_upload_ratio": 0.1, "peak_rss_mb": 1536.0}
+TARGETS = {"prepare_vs_floor": 1.3, "concurrency_vs_ideal": 1.1, "crop_upload_ratio": 0.1, "peak_rss_mb": 1536.0,
+           "batch_vs_ideal": 1.1, "batch_rss_ratio": 1.25}
 
 FULL = {"prepare": [("1024x1024", 1024, 2.5), ("2048x2048", 2048, 2.5), ("4096x4096", 4096, 2.5)],
         "prepare_extra": [("4096x4096 grainy", 4096, 4.0)], "prepare_reps": 5,
         "conc": {"images": 4, "variants": 4, "latency": 1.0, "size": 1024, "seq_calls": 4, "reps": 3},
-        "conc_moderate": True, "crop": (7680, 4320), "crop_reps": 3, "memory": (4096, 4)}
+        "conc_moderate": True, "crop": (7680, 4320), "crop_reps": 3, "memory": (4096, 4), "batch": batch_cli.FULL}
 QUICK = {"prepare": [("512x512", 512, 2.5), ("1024x1024", 1024, 2.5)], "prepare_extra": [], "prepare_reps": 3,
          "conc": {"images": 4, "variants": 4, "latency": 0.25, "size": 512, "seq_calls": 4, "reps": 1},
-         "conc_moderate": False, "crop": (5120, 2880), "crop_reps": 1, "memory": (2048, 4)}
+         "conc_moderate": False, "crop": (5120, 2880), "crop_reps": 1, "memory": (2048, 4), "batch": batch_cli.QUICK}
 
 
 def mark(value: float, target: float) -> str:
@@ -46,7 +49,8 @@ def encodes(row: dict) -> str:
     return f"{row['jpeg_encodes']}" + (f" +{extra} small" if extra else "")
 
 
-def table(facts: dict, cfg: dict, fig1: list[dict], fig2: dict, fig3: dict, fig4: dict, seconds: float) -> str:
+def table(facts: dict, cfg: dict, fig1: list[dict], fig2: dict, fig3: dict, fig4: dict, fig5: dict,
+          seconds: float) -> str:
     out = []
     add = out.append
     add(f"Machine: {facts['cpu']}, {facts['cores']} cores, {facts['os']}; Python {facts['python']}, "
@@ -110,6 +114,8 @@ def table(facts: dict, cfg: dict, fig1: list[dict], fig2: dict, fig3: dict, fig4
     add(f"   fixed part: imports + inputs + output IMAGE = {floor_mb:.0f} MB; the rest is output MASK and working "
         f"memory ({fig4['peak_mb'] - floor_mb:.0f} MB); resident once the node returned: {fig4['after_mb']:.0f} MB")
     add("")
+    out.extend(batch_cli.table(fig5))
+    add("")
     add(f"Summary ({'quick' if cfg is QUICK else 'full'} run, {seconds:.0f} s):")
     return "\n".join(out)
 
@@ -126,18 +132,20 @@ def main(argv: list[str] | None = None) -> int:
     speedup = prepare.parallel_speedup()
     fig1 = prepare.run(cfg["prepare"] + cfg["prepare_extra"], cfg["prepare_reps"])  # before the stand-in runs
     facts["speedup"] = f"{(speedup + prepare.parallel_speedup()) / 2:.2f}"  # before and after figure 1
-    print("bench: 1/4 preparation done", flush=True)
+    print("bench: 1/5 preparation done", flush=True)
     with StandIn() as standin:
         fig4 = memory.run(standin, *cfg["memory"])
-        print("bench: 2/4 memory done", flush=True)
+        print("bench: 2/5 memory done", flush=True)
         fig2 = concurrency.run(standin, **cfg["conc"])
         if cfg["conc_moderate"]:
             k = {key: cfg["conc"][key] for key in ("images", "variants", "latency", "size")}
             fig2["moderate"] = concurrency.timed_batch(standin, in_flight=4, obj="spoon", **k)
             fig2["moderate_bare"] = concurrency.bare_http(standin, in_flight=4, obj="spoon", **k)
-        print("bench: 3/4 concurrency done", flush=True)
+        print("bench: 3/5 concurrency done", flush=True)
         fig3 = crop.run(standin, *cfg["crop"], cfg["crop_reps"])
-        print("bench: 4/4 crop done", flush=True)
+        print("bench: 4/5 crop done", flush=True)
+        fig5 = batch_cli.run(standin, cfg["batch"])
+        print("bench: 5/5 batch CLI done", flush=True)
     seconds = time.monotonic() - started
 
     main_rows = [r for r in fig1 if (r["label"], r["size"], r["noise"]) in cfg["prepare"]]
@@ -156,11 +164,12 @@ def main(argv: list[str] | None = None) -> int:
         "crop_full_size": fig3["crop"]["full_size"] and fig3["whole"]["full_size"],
         "crop_outside_bit_exact": fig3["crop"]["outside_bit_exact"] and fig3["whole"]["outside_bit_exact"],
         "rss_baseline_mb": round(fig4["baseline_mb"], 1),
+        **batch_cli.keys(fig5),
         "quick": bool(args.quick), "seconds": round(seconds, 1),
     }
     result["targets_met"] = {key: result[key] <= target for key, target in TARGETS.items()}
     print()
-    print(table(facts, cfg, fig1, fig2, fig3, fig4, seconds))
+    print(table(facts, cfg, fig1, fig2, fig3, fig4, fig5, seconds))
     for key, target in TARGETS.items():
         verdict = "(quick run: other sizes, indicative only)" if args.quick else mark(result[key], target)
         print(f"   {key:<22} {result[key]:>9}   target <= {target:g}   {verdict}")

@@ -1,36 +1,45 @@
-"""Erase with the same code path as the ComfyUI node, from the command line.
+"""Erase with the same code path as the ComfyUI node, from the command line, one image or thousands.
 
-    python scripts/erase.py IMAGE [IMAGE ...] [--mask MASK ...] --out DIR [--variants N] [--seed N] ...
+    python scripts/erase.py IMAGE_OR_FOLDER [...] [--mask MASK_OR_FOLDER ...] --out DIR [--concurrency N] ...
 
-A mask file is white = erase; an image or mask file with transparency uses LoadImage's rule (transparent = erase),
-so a picture painted in ComfyUI's Mask Editor needs no separate mask. One --mask serves every image, or give one
-per image. --snap-to-objects first turns each mask into the complete objects it touches (entity segmentation, as the
-Entity Mask node with select = hint), so a rough stroke is enough. Results go to DIR as <name>_v<k>.png plus
-report.json. Exit 0 on success, 1 with one message on failure.
-Honours VOLC_VISUAL_ENDPOINT, VOLC_ACCESSKEY, VOLC_SECRETKEY; --stand-in runs against the local stand-in instead.
+Inputs are image files and folders (their PNG/JPEG/WebP files; --recursive for sub-folders). A mask file is white =
+erase; one --mask serves every image, one per image pairs in order, and a mask folder pairs by file name stem
+(photos/cat.jpg <- masks/cat.png). An image without a mask uses its own transparency (LoadImage's rule: transparent =
+erase), else it is reported and skipped. Results go to DIR as <name>_v<k>.png, each written as soon as it is done;
+report.jsonl gets one line per image and report.json this run's lines as a list. Re-running skips images whose
+outputs exist (--overwrite redoes them). Exit 0 when every image is done, 1 with one message otherwise, 130 after
+Ctrl-C. --snap-to-objects first turns each mask into the complete objects it touches (entity segmentation, as the
+Entity Mask node with select = hint), so a rough stroke is enough; --add-logo and the --logo-* options add the
+service's watermark. Honours VOLC_VISUAL_ENDPOINT, VOLC_ACCESSKEY, VOLC_SECRETKEY; --stand-in runs against the local
+stand-in.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import importlib
 import os
 import sys
 from pathlib import Path
 
-import numpy as np
-from PIL import Image, ImageOps
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pack_loader import load_pack  # noqa: E402
+from pack_loader import PACK, load_pack  # noqa: E402
+
+load_pack(nodes=False)  # utils only: the CLI needs neither the node classes nor torch
+from aimd import Aimd  # noqa: E402
+from batch import BatchRunner, exit_code, steady_heap, summary_lines  # noqa: E402
+from batch_files import PlanError, ReportFile, parse_shard, plan_jobs, shard, sweep_stale_parts  # noqa: E402
+
+client_module = importlib.import_module(f"{PACK}.utils.api.client")
+erase_module = importlib.import_module(f"{PACK}.utils.erase")
+errors = importlib.import_module(f"{PACK}.utils.api.errors")
+limiter_module = importlib.import_module(f"{PACK}.utils.api.limiter")
+specs = importlib.import_module(f"{PACK}.utils.specs")
+validate = importlib.import_module(f"{PACK}.utils.validate")
+entities = importlib.import_module(f"{PACK}.utils.entities")
 
 
-def load_pack_module(name: str):
-    """A module of the pack, loaded the way ComfyUI loads it."""
-    return sys.modules[f"{load_pack().__name__}.{name}"]
-
-
-def _add_option(parser: argparse.ArgumentParser, spec) -> None:
+def _add_option(parser, spec) -> None:
     """One node widget as an option: same name (dashes), default, range and choices as in ComfyUI."""
     flag = spec.cli_flag or "--" + spec.name.replace("_", "-")
     if spec.type == "BOOLEAN":  # a switch that changes the node's default
@@ -45,151 +54,144 @@ def _add_option(parser: argparse.ArgumentParser, spec) -> None:
                         help=f"{spec.cli_help or spec.tooltip} ({limits}default {shown})")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("images", nargs="+", type=Path, help="image files (PNG/JPEG/WebP...)")
+def add_batch_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("images", nargs="+", type=Path, help="image files and/or folders of PNG/JPEG/WebP images")
     p.add_argument("--mask", action="append", type=Path, default=[],
-                   help="mask file (white = erase); once, or once per image")
+                   help="mask file (white = erase) for all images, once per image, or a folder of masks matched by "
+                        "file name stem")
     p.add_argument("--out", type=Path, required=True, help="output folder")
-    specs = load_pack_module("utils.specs")
+    p.add_argument("--recursive", action="store_true", help="also take images from sub-folders (mirrored in --out)")
+    p.add_argument("--overwrite", action="store_true", help="redo images whose outputs already exist")
+    p.add_argument("--concurrency", type=int, default=None,
+                   help="images loaded and calls in flight at once (default: VOLC_MAX_CONCURRENCY, else "
+                        f"{limiter_module.DEFAULT_MAX_CONCURRENCY}); lowered by itself on sustained rate limits")
+    p.add_argument("--shard", metavar="K/N", help="take only the K-th of N equal shares of the images, to split one "
+                   "folder across N processes or machines writing to the same --out")
+    p.add_argument("--stand-in", action="store_true", help="run against a local stand-in endpoint (no credentials)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
+    add_batch_options(p)
+    widgets = p.add_argument_group("erase options (the node's widgets)")
     for spec in specs.ERASE.values():
-        _add_option(p, spec)
+        _add_option(widgets, spec)
     logo = p.add_argument_group("watermark (the Volcengine Logo Info node)")
     for spec in specs.LOGO_INFO.values():
         _add_option(logo, spec)
     p.add_argument("--snap-to-objects", action="store_true",
                    help="the mask becomes the complete objects it touches (one entity segmentation call per image)")
-    p.add_argument("--stand-in", action="store_true", help="run against a local stand-in endpoint (no credentials)")
-    args = p.parse_args(argv)
-    if args.mask and len(args.mask) not in (1, len(args.images)):
-        p.error(f"give one --mask, or one per image ({len(args.images)}); got {len(args.mask)}")
+    return p
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.concurrency is not None and args.concurrency < 1:
+        parser.error("--concurrency must be 1 or more")
+    try:
+        args.shard = parse_shard(args.shard) if args.shard else None
+    except ValueError as exc:
+        parser.error(str(exc))
     return args
 
 
-def load_image(path: Path):
-    """Like ComfyUI's LoadImage: RGB in 0..1 plus mask = 1 - alpha (all zero without alpha)."""
-    import torch
-
-    with Image.open(path) as im:
-        im = ImageOps.exif_transpose(im)
-        rgb = np.asarray(im.convert("RGB"), np.float32) / 255.0
-        alpha = np.asarray(im.getchannel("A"), np.float32) / 255.0 if "A" in im.getbands() else None
-    mask = 1.0 - alpha if alpha is not None else np.zeros(rgb.shape[:2], np.float32)
-    return torch.from_numpy(rgb)[None], torch.from_numpy(mask)[None]
-
-
-def load_mask(path: Path):
-    import torch
-
-    with Image.open(path) as im:
-        if "A" in im.getbands() and im.getextrema()[-1][0] < 255:
-            values = 1.0 - np.asarray(im.getchannel("A"), np.float32) / 255.0
-        else:
-            values = np.asarray(im.convert("L"), np.float32) / 255.0
-    return torch.from_numpy(values)[None]
-
-
-def save_png(tensor, path: Path) -> None:
-    array = np.clip(tensor.numpy() * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    Image.fromarray(array).save(path, compress_level=4)  # no text chunks: nothing about the run is embedded
-
-
 def node_kwargs(args: argparse.Namespace) -> dict:
-    return {name: getattr(args, name) for name in load_pack_module("utils.specs").ERASE}
-
-
-async def snap_to_objects(image, mask, timeout: float, snaps: list):
-    """The mask as the complete objects it touches; the entity report is appended to `snaps`."""
-    import torch
-
-    client_module, entities = load_pack_module("utils.api.client"), load_pack_module("utils.entities")
-    client = client_module.VisualClient(config=client_module.ClientConfig(read_timeout=float(timeout)))
-    out = await entities.entity_masks(image.numpy(), client, entities.EntitySettings(), mask.numpy())
-    snaps.append(out.reports[0])
-    return torch.from_numpy(out.masks)
+    """The node's widget values (labels, as ComfyUI sends them), already typed by argparse."""
+    return {name: getattr(args, name) for name in specs.ERASE}
 
 
 def logo_info(args: argparse.Namespace):
-    """The watermark settings through the Logo Info node (so they are checked as in ComfyUI); None without
-    --add-logo."""
-    node = load_pack().NODE_CLASS_MAPPINGS["VolcengineLogoInfo"]()
-    (info,) = node.build(**{name: getattr(args, name) for name in load_pack_module("utils.specs").LOGO_INFO})
-    return info if info.add_logo else None
+    """The watermark settings, checked as the Logo Info node checks them; None without --add-logo."""
+    if not args.add_logo:
+        return None
+    spec = specs.LOGO_INFO
+    content = validate.text("logo_text_content", args.logo_text_content, limit=specs.LOGO_TEXT_LIMIT)
+    return client_module.LogoInfo(True, spec["position"].parse(args.position), spec["language"].parse(args.language),
+                                  float(spec["opacity"].check(args.opacity)), content)
 
 
-async def run(args: argparse.Namespace, errors_module) -> list[dict]:
-    pack = load_pack()
-    node = pack.NODE_CLASS_MAPPINGS["VolcengineInpaintErase"]()
-    watermark = logo_info(args)
+def settings_from_args(args: argparse.Namespace):
+    """The widget values as the pipeline's settings, mapped as the node maps them."""
+    value = node_kwargs(args)
+    options = client_module.InpaintOptions(**{name: value[name] for name in (
+        "steps", "strength", "scale", "seed", "dilate_size", "quality", "return_url")}, logo_info=logo_info(args))
+    return erase_module.EraseSettings(
+        options=options, variants=value["variants"], mask_grow=value["mask_grow"], feather=value["feather"],
+        crop=value["crop_to_mask"], context=value["context"], paste_back=value["paste_back"],
+        ghost_retries=value["ghost_face_retries"],
+        **{name: specs.ERASE[name].parse(value[name]) for name in ("on_ghost_face", "on_item_error", "on_empty_mask")})
+
+
+async def run(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    settings.validate()  # every value named before any file is read or call made
+    jobs = plan_jobs(args.images, args.mask, args.out, settings.variants, args.recursive)
+    if args.shard:
+        jobs = shard(jobs, *args.shard)
+    client = client_module.VisualClient(config=client_module.ClientConfig(read_timeout=args.timeout))
+    client.credentials  # noqa: B018 - a missing key fails here, before any image is loaded
     args.out.mkdir(parents=True, exist_ok=True)
-    inputs, jobs, snaps = [], [], [[] for _ in args.images]
+    sweep_stale_parts({job.outputs[0].parent for job in jobs})
+    limiter = limiter_module.LIMITER
+    previous = limiter.limit
+    ceiling = args.concurrency or previous
+    limiter.set_limit(ceiling)  # the process-wide bound: --concurrency raises (or lowers) it
+    aimd = Aimd(ceiling, limiter.set_limit)
+    report = ReportFile(args.out, f"report-{args.shard[0]}of{args.shard[1]}.json" if args.shard else "report.json")
 
-    async def erase(image, mask, snapped: list):
-        if args.snap_to_objects:
-            mask = await snap_to_objects(image, mask, args.timeout, snapped)
-        return await node.erase(image, mask, **node_kwargs(args), logo_info=watermark)
+    async def erase(image, mask, extra: dict):
+        if args.snap_to_objects:  # the rough mask becomes the objects it touches; the report line says which
+            snapped = await entities.entity_masks(image, client, entities.EntitySettings(), mask)
+            mask, extra["snap"] = snapped.masks, snapped.reports[0]
+        return await erase_module.erase_batch(image, mask, settings, client)
 
-    for i, path in enumerate(args.images):
-        image, own_mask = load_image(path)
-        mask = load_mask(args.mask[i if len(args.mask) > 1 else 0]) if args.mask else own_mask
-        inputs.append(image)
-        jobs.append(erase(image, mask, snaps[i]))
-    # Files of different sizes cannot share one batch, so each is its own node call; on_item_error then applies
-    # across files as it does across a batch: keep the others, unless every file failed.
-    results = await asyncio.gather(*jobs, return_exceptions=args.on_item_error == "return original")
-    failed = [r for r in results if isinstance(r, BaseException)]
-    if any(not isinstance(r, errors_module.VolcError) for r in failed) or (failed and len(failed) == len(results)):
-        raise failed[0]
-    reports = []
-    for path, image, result, snapped in zip(args.images, inputs, results, snaps, strict=True):
-        if isinstance(result, BaseException):
-            images = image.expand(args.variants, *image.shape[1:])
-            items = [{"index": 0, "status": "partial", "variants": [
-                {"status": "original", "error": str(result), "error_type": type(result).__name__}] * args.variants}]
-        else:
-            images, items = result[0], json.loads(result[2])
-        written = []
-        for k, tensor in enumerate(images, start=1):
-            target = args.out / f"{path.stem}_v{k}.png"
-            save_png(tensor, target)
-            written.append(str(target))
-        entry = {"input": str(path), "outputs": written, "items": items}
-        reports.append({**entry, "snap": snapped[0]} if snapped else entry)
-    (args.out / "report.json").write_text(json.dumps(reports, ensure_ascii=False, indent=1), encoding="utf-8")
-    return reports
+    runner = BatchRunner(jobs, erase, report,
+                         concurrency=ceiling, overwrite=args.overwrite, aimd=aimd,
+                         keep_originals=settings.on_item_error == "original")
+    try:
+        outcome = await runner.run()
+    finally:
+        limiter.set_limit(previous)
+        report.close()
+    for line in summary_lines(outcome, aimd):
+        print(line)
+    print(f"report: {report.json} (all runs, one line per image: {report.jsonl.name})")
+    code, message = exit_code(outcome)
+    if message:
+        print(message, file=sys.stderr)
+    return code
+
+
+def _start_standin():
+    from volc_pack.utils.standin import STANDIN_ACCESS_KEY, STANDIN_SECRET_KEY, StandIn
+
+    standin = StandIn().start()
+    os.environ.update(VOLC_VISUAL_ENDPOINT=standin.endpoint, VOLC_ACCESSKEY=STANDIN_ACCESS_KEY,
+                      VOLC_SECRETKEY=STANDIN_SECRET_KEY)
+    os.environ.pop("VOLC_SESSION_TOKEN", None)
+    return standin
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from_errors = load_pack_module("utils.api.errors")
-    for path in [*args.images, *args.mask]:
-        if not path.is_file():
-            print(f"error: {path} does not exist.", file=sys.stderr)
-            return 1
-    standin = None
-    if args.stand_in:
-        from volc_pack.utils.standin import STANDIN_ACCESS_KEY, STANDIN_SECRET_KEY, StandIn
-
-        standin = StandIn().start()
-        os.environ.update(VOLC_VISUAL_ENDPOINT=standin.endpoint, VOLC_ACCESSKEY=STANDIN_ACCESS_KEY,
-                          VOLC_SECRETKEY=STANDIN_SECRET_KEY)
-        os.environ.pop("VOLC_SESSION_TOKEN", None)
+    standin = _start_standin() if args.stand_in else None
     try:
-        reports = asyncio.run(run(args, from_errors))
-    except from_errors.VolcError as exc:
+        return asyncio.run(run(args))
+    except (PlanError, errors.VolcError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"error: {exc.strerror or exc} ({exc.filename or ''})", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # before the batch started (planning a huge folder): nothing was done
+        print("interrupted before any image was started", file=sys.stderr)
+        return 130
     finally:
         if standin is not None:
             standin.stop()
-    for entry in reports:
-        print(f"{entry['input']} -> {', '.join(entry['outputs'])}")
-    print(f"report: {args.out / 'report.json'}")
-    return 0
 
 
 if __name__ == "__main__":
+    steady_heap()
     sys.exit(main())

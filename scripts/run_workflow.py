@@ -2,13 +2,16 @@
 
     python scripts/run_workflow.py WORKFLOW_API_JSON [--server http://127.0.0.1:8188]
         [--image NODE_ID=PATH ...] [--set NODE_ID.INPUT=VALUE ...] --out DIR [--timeout S] [--previews]
+        [--images DIR [--image-node NODE_ID] [--concurrency N] [--overwrite]]
 
 Uploads the images the workflow's Load Image nodes use (--image, or by default the file of that name found in
 workflows/inputs/), queues the workflow (POST /prompt), follows it (GET /history/<id> every 0.5 s), and downloads
 the saved images (GET /view) into DIR; --previews also fetches Preview Image results. Text results (Preview Any,
 e.g. the eraser's report) are written as DIR/text_<node>.txt. A rejected workflow or a failed node is printed as
 readable lines and exits 1; Ctrl-C (or SIGTERM) cancels the run on the server (POST /interrupt) and exits 130.
-The script needs no credentials: the nodes read theirs inside the ComfyUI process.
+The script needs no credentials: the nodes read theirs inside the ComfyUI process. --images DIR runs the workflow
+once per image of DIR instead (see scripts/workflow_batch.py): outputs go to OUT/<image name>/, at most N
+prompts queued at once, images whose folder exists are skipped.
 """
 from __future__ import annotations
 
@@ -22,6 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import workflow_batch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 LOAD_NODES = ("LoadImage", "LoadImageMask")
@@ -228,15 +234,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, required=True, help="folder for the downloaded results")
     p.add_argument("--timeout", type=float, default=900.0, help="overall seconds to wait (default %(default)s)")
     p.add_argument("--previews", action="store_true", help="also download Preview Image results")
-    return p.parse_args(argv)
+    p.add_argument("--images", type=Path, metavar="DIR",
+                   help="run the workflow once per PNG/JPEG/WebP image of DIR; outputs in OUT/<image name>/")
+    p.add_argument("--image-node", metavar="NODE_ID", help="the Load Image node that gets each image (--images; "
+                   "needed when the workflow has several)")
+    p.add_argument("--concurrency", type=int, default=2, help="prompts queued at once with --images (default 2)")
+    p.add_argument("--overwrite", action="store_true", help="with --images: redo images whose outputs exist")
+    args = p.parse_args(argv)
+    if args.concurrency < 1:
+        p.error("--concurrency must be 1 or more")
+    return args
 
 
-def run(args: argparse.Namespace, comfy: Comfy, state: dict[str, str]) -> int:
+def run(args: argparse.Namespace, comfy: Comfy, state: dict[str, Any]) -> int:
     prompt = load_workflow(args.workflow)
     apply_sets(prompt, args.set)
+    per_image = workflow_batch.target_node(prompt, args.image_node, RunError) if args.images else None
     for node_id, path in planned_uploads(prompt, args.image, args.workflow).items():
+        if node_id == per_image:
+            continue
         prompt[node_id]["inputs"]["image"] = comfy.upload(path)
         print(f"uploaded {path} for node {node_id} as {prompt[node_id]['inputs']['image']!r}")
+    if args.images:
+        return workflow_batch.run_images(sys.modules[__name__], args, comfy, prompt, state)
     started = time.monotonic()
     state["prompt_id"] = comfy.queue(prompt, str(uuid.uuid4()))
     print(f"queued prompt {state['prompt_id']}", flush=True)
@@ -257,7 +277,7 @@ def stop_on_sigterm(signum: int, frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     comfy = Comfy(args.server)
-    state: dict[str, str] = {}
+    state: dict[str, Any] = {}
     previous = signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
         return run(args, comfy, state)
@@ -266,10 +286,10 @@ def main(argv: list[str] | None = None) -> int:
             print(line, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        if "prompt_id" in state:
+        for prompt_id in [state[k] for k in ("prompt_id",) if k in state] + list(state.get("in_flight", ())):
             try:
-                comfy.cancel(state["prompt_id"])
-                print(f"\ninterrupted: sent POST /interrupt for prompt {state['prompt_id']}", file=sys.stderr)
+                comfy.cancel(prompt_id)
+                print(f"\ninterrupted: sent POST /interrupt for prompt {prompt_id}", file=sys.stderr)
             except RunError as exc:
                 print(f"\ninterrupted; cancelling on the server failed: {exc.lines[0]}", file=sys.stderr)
         return 130

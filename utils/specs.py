@@ -124,7 +124,8 @@ ERASE = _table(
     _choice("on_ghost_face", FALLBACK, "error", "After the retries: stop with an error, or return the original "
                                                "image for that variant."),
     _choice("on_item_error", FALLBACK, "error", "When one image of a batch fails: stop, or return its original and "
-                                               "keep the others."),
+                                               "keep the others.",
+            cli_help="a failed image: report it and write nothing (a re-run retries it), or write its original"),
     _choice("on_empty_mask", {"return original": "original", "error": "error"}, "return original",
             "An empty mask: return the image unchanged without calling the API, or stop with an error."),
     TIMEOUT,

@@ -25,7 +25,10 @@ PNG = _png()  # what /view serves: a real picture, so checks can open what the r
 class FakeComfy:
     """Scenario knobs: `reject` (a 400 body), `failure` (history messages), `history` (the whole history entry, as
     ComfyUI would store it), `polls` (empty answers before the entry), `never` (the prompt never finishes).
-    Everything received is recorded: `raw` holds each request's path and body."""
+    Everything received is recorded: `raw` holds each request's path and body.
+    `numbered` (several prompts, as --images queues them): each prompt gets its own id (p-1, p-2, ...), its own
+    polls and its own output file; prompts whose Load Image file is in `failing` fail; `max_open` is the most
+    prompts queued and not yet finished at once."""
 
     def __init__(self, history: dict | None = None, polls: int = 2) -> None:
         self.url = ""
@@ -39,10 +42,41 @@ class FakeComfy:
         self.raw: list[bytes] = []
         self.history_calls = 0
         self.views: list[dict] = []
+        self.numbered, self.failing = False, set()
+        self.images: dict[str, str] = {}  # prompt id -> its Load Image file
+        self.polled: dict[str, int] = {}
+        self.open: set[str] = set()
+        self.max_open = 0
+
+    def queued(self, prompt: dict) -> str:
+        if not self.numbered:
+            return "p-1"
+        prompt_id = f"p-{len(self.prompts)}"
+        self.images[prompt_id] = next(n["inputs"]["image"] for n in prompt.values() if n["class_type"] == "LoadImage")
+        self.open.add(prompt_id)
+        self.max_open = max(self.max_open, len(self.open))
+        return prompt_id
+
+    def finished(self, prompt_id: str) -> bool:
+        if not self.numbered:
+            return not self.never and self.history_calls > self.polls
+        self.polled[prompt_id] = self.polled.get(prompt_id, 0) + 1
+        if self.never or self.polled[prompt_id] <= self.polls:
+            return False
+        self.open.discard(prompt_id)
+        return True
 
     def entry(self, prompt_id: str) -> dict:
         if self.history is not None:
             return self.history
+        if self.numbered:
+            if self.images.get(prompt_id) in self.failing:
+                return {"prompt": [], "outputs": {}, "status": {"status_str": "error", "completed": False, "messages": [
+                    ["execution_error", {"node_id": "2", "node_type": "VolcengineInpaintErase",
+                                         "exception_type": "ServiceError", "exception_message": "it broke"}]]}}
+            image = {"filename": f"erased_{prompt_id}_.png", "subfolder": "", "type": "output"}
+            return {"prompt": [], "outputs": {"4": {"images": [image]}},
+                    "status": {"status_str": "success", "completed": True, "messages": []}}
         if self.failure is not None:
             return {"prompt": [], "outputs": {}, "status": {"status_str": "error", "completed": False,
                                                              "messages": self.failure}}
@@ -76,7 +110,7 @@ def handler_for(fake: FakeComfy) -> type[BaseHTTPRequestHandler]:
                 fake.prompts.append(data)
                 if fake.reject is not None:
                     return self.reply(400, fake.reject)
-                return self.reply(200, {"prompt_id": "p-1", "number": 1, "node_errors": {}})
+                return self.reply(200, {"prompt_id": fake.queued(data["prompt"]), "number": 1, "node_errors": {}})
             fake.posts.append((self.path, data))
             self.reply(200, b"", "text/plain")
 
@@ -95,7 +129,7 @@ def handler_for(fake: FakeComfy) -> type[BaseHTTPRequestHandler]:
             if url.path.startswith("/history/"):
                 fake.history_calls += 1
                 prompt_id = url.path.rsplit("/", 1)[1]
-                done = not fake.never and fake.history_calls > fake.polls
+                done = fake.finished(prompt_id)
                 return self.reply(200, {prompt_id: fake.entry(prompt_id)} if done else {})
             if url.path == "/view":
                 fake.views.append({k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()})

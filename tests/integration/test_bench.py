@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-KEYS = ("prepare_vs_floor", "concurrency_vs_ideal", "crop_upload_ratio", "peak_rss_mb")
+KEYS = ("prepare_vs_floor", "concurrency_vs_ideal", "crop_upload_ratio", "peak_rss_mb", "batch_vs_ideal",
+        "batch_rss_ratio", "batch_cpu_ms_per_call")
 
 
 def test_quick_benchmark_prints_the_four_figures_last():

@@ -252,7 +252,8 @@ def test_cli_scrubs_echoed_credentials(standin_env, painted, capsys, monkeypatch
 
 
 def test_cli_runs_use_one_pooled_connection_each(standin_env, painted, capsys):
-    for _ in range(3):
-        assert run_cli(painted, capsys, "--variants", "2", "--timeout", str(30 + len(standin_env.requests)))[0] == 0
+    for _ in range(3):  # --overwrite: a re-run into the same folder would skip the image whose outputs exist
+        assert run_cli(painted, capsys, "--variants", "2", "--timeout", str(30 + len(standin_env.requests)),
+                       "--overwrite")[0] == 0
     # each run is its own event loop with one pool; its two calls (variants) may open two connections at once
     assert 3 <= standin_env.connections()[0] <= 6 and standin_env.count() == 6

@@ -31,6 +31,12 @@ class ProcessLimiter:
     def active(self) -> int:
         return self._active
 
+    def set_limit(self, limit: int) -> None:
+        """The batch CLI's --concurrency and its rate-limit backoff (AIMD) move the bound while calls run."""
+        with self._lock:
+            self._limit = max(1, int(limit))
+        self._wake()
+
     async def acquire(self) -> None:
         loop = asyncio.get_running_loop()
         with self._lock:
