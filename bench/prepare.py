@@ -14,8 +14,10 @@ crop_to_mask is OFF here: both sides then encode the same whole frame. With crop
 around the mask and the ratio would flatter us.
 
 Timing: wall time (time.perf_counter), the figure the user waits for, on however many cores the machine has; the
-process CPU time (time.process_time, all threads) of the same runs is reported beside it. Ours and floor
-interleaved, median of `reps`.
+process CPU time (time.process_time, all threads) of the same runs is reported beside it, and the CPU time of the
+calling thread alone (time.thread_time): the critical path, what the wall time is when a second core is free for
+the pool's share (the floor runs on one thread, its CPU time is its critical path). Ours and floor interleaved,
+median of `reps`.
 """
 from __future__ import annotations
 
@@ -121,11 +123,11 @@ class _CountJpeg:
         codec._jpeg = self._orig
 
 
-def timed(fn) -> tuple[float, float]:
-    """(wall, process CPU) seconds of one fn()."""
-    wall, cpu = time.perf_counter(), time.process_time()
+def timed(fn) -> tuple[float, float, float]:
+    """(wall, process CPU, this thread's CPU) seconds of one fn()."""
+    wall, cpu, mine = time.perf_counter(), time.process_time(), time.thread_time()
     fn()
-    return time.perf_counter() - wall, time.process_time() - cpu
+    return time.perf_counter() - wall, time.process_time() - cpu, time.thread_time() - mine
 
 
 def wall_ms(fn, reps: int) -> float:
@@ -196,11 +198,11 @@ def _case(path: ClientPath, settings: erase.EraseSettings, label: str, size: int
     for _ in range(reps):  # interleaved, so load changes on the shared machine hit both sides alike
         ours_s.append(timed(lambda: ours(path, image, mask, settings)))
         floor_s.append(timed(lambda: floor(rgb, mask_u8, fmt, quality, subsampling)))
-    ours_ms, ours_cpu = (statistics.median(s[k] for s in ours_s) * 1e3 for k in (0, 1))
+    ours_ms, ours_cpu, ours_main = (statistics.median(s[k] for s in ours_s) * 1e3 for k in (0, 1, 2))
     floor_ms, floor_cpu = (statistics.median(s[k] for s in floor_s) * 1e3 for k in (0, 1))
     return {"label": label, "size": size, "noise": noise, "ours_ms": ours_ms, "floor_ms": floor_ms,
             "ratio": ours_ms / floor_ms, "ours_cpu_ms": ours_cpu, "floor_cpu_ms": floor_cpu,
-            "cpu_ratio": ours_cpu / floor_cpu,
+            "cpu_ratio": ours_cpu / floor_cpu, "ours_main_ms": ours_main, "critical_ratio": ours_main / floor_cpu,
             "format": fmt if fmt == "PNG" else f"JPEG q{quality} {('4:4:4', '4:2:2', '4:2:0')[subsampling]}",
             "image_mb": len(prep.image_bytes) / 2**20, "jpeg_encodes": counter.full,
             "jpeg_sample_encodes": counter.partial, "same_bytes": same,

@@ -33,6 +33,7 @@ from .imaging.regions import (Box, FitPlan, apply_fit, apply_fit_mask, context_b
 from .paste_masks import PasteMasks
 
 DRIFT_ALLOWANCE = 6  # sent px beyond dilation + feather where a model may still have changed a little
+CONVERT_ALONGSIDE = 1 << 21  # px: from here on the float->uint8 conversion pays for a thread of its own
 
 
 @dataclass(frozen=True)
@@ -128,8 +129,8 @@ def _prepare(index: int, image: np.ndarray, mask: np.ndarray, settings: EraseSet
     corner = _mark_corner(settings)
     box, plan, scale = _place(wanted, settings, corner)
     region = wanted[box.slices]
-    if (plan.src_w, plan.src_h) == (plan.send_w, plan.send_h):  # sent as it is: converted while the encoder samples
-        picture = Converting(image[box.slices])
+    if (plan.src_w, plan.src_h) == (plan.send_w, plan.send_h) and plan.src_w * plan.src_h >= CONVERT_ALONGSIDE:
+        picture = Converting(image[box.slices])  # sent as it is: converted on the pool while the encoder samples
     else:
         picture = apply_fit(to_uint8(image[box.slices]), plan)
     # The mask's PNG is made while the image's JPEG encode runs on the other core (codec._FullSize)
