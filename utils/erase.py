@@ -87,7 +87,8 @@ class Prepared:
 @dataclass
 class EraseOutput:
     images: np.ndarray            # float32 [B * variants, H, W, 3]
-    masks: np.ndarray             # float32 [B * variants, H, W]: paste-back weights actually used
+    masks: np.ndarray             # float32 [B * variants, H, W]: paste-back weights actually used (the variants
+                                  # of one image may share one plane: paste_masks.py)
     reports: list[dict[str, Any]]
 
 
@@ -169,7 +170,7 @@ def _weights(prep: Prepared, settings: EraseSettings, masks: PasteMasks) -> None
 def _finish(prep: Prepared, original: np.ndarray, jpeg: bytes, out: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Paste one result into `out`; returns the weights used and notes for the report.
 
-    The result stays a Pillow image (4 bytes a pixel) and is read in row bands (codec.ImageRows): no full-size
+    The result stays a Pillow image (4 bytes a pixel) and is read in row bands (decoded.ImageRows): no full-size
     uint8 copy, and what was freed goes back to the OS before the next result."""
     try:
         result = open_image(jpeg)

@@ -90,7 +90,7 @@ class _FullSize:
     """Full-size JPEG encodes of one image; the first one overlaps `alongside`, run on the pool meanwhile.
 
     The encode runs without the GIL once Pillow is in its C loop (overlap.save_unlocked); `alongside` may hold it
-    for long stretches (the mask's PNG: Pillow releases the GIL around a PNG's zlib only in recent versions). So the
+    for long stretches (the mask's PNG: whether Pillow lets it go while it deflates depends on its version). So the
     encode starts here at once, and the pool thread, still waking up, gets the GIL when the encoder lets it go:
     started the other way round, the PNG could take the GIL first and the encoder's few Python steps wait for it."""
 

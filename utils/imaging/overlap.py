@@ -56,9 +56,11 @@ def both(elsewhere: Callable[[], A], here: Callable[[], B]) -> tuple[A, B]:
 def save_unlocked(img: Image.Image, **params) -> bytes:
     """img.save(...) into memory, with the GIL released while Pillow encodes where the OS allows it.
 
-    Pillow holds the GIL while it encodes into a Python object such as BytesIO, and releases it when it can write
-    to a file descriptor itself. An in-memory file with a descriptor (Linux memfd) gives it one: the mask, the
-    event loop and other threads then run during the encode. Same bytes either way; elsewhere BytesIO."""
+    Into a Python object such as BytesIO, Pillow encodes chunk by chunk through Python (holding the GIL in between,
+    or throughout, depending on codec and version); to a file descriptor it writes itself, with the GIL released for
+    the whole encode. An in-memory file with a descriptor (Linux memfd) gives it one: the mask, the event loop and
+    other threads then run during the encode, and no chunk is copied through Python. Same bytes either way;
+    elsewhere BytesIO."""
     try:
         fd = os.memfd_create("volc-encode", os.MFD_CLOEXEC)
     except (AttributeError, OSError):  # not Linux, or no memfd (old kernel, sandbox)
