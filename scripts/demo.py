@@ -48,7 +48,7 @@ def main() -> int:
         use_standin = True
         print("No credentials set: using the local stand-in endpoint (a classical fill, not the real model).")
     argv = [str(EXAMPLE), "--mask", str(EXAMPLE_MASK), "--out", str(args.out), "--variants", str(args.variants),
-            "--seed", "1"] + (["--stand-in"] if use_standin else [])
+            "--seed", "1"] + (["--stand-in", "--overwrite"] if use_standin else [])  # real calls: keep paid results
     code = erase.main(argv)
     if code == 0:
         afters = sorted(args.out.glob(f"{EXAMPLE.stem}_v*.png"))
