@@ -4,7 +4,8 @@
 The parent runs the stand-in (its memory is not counted) and starts `python bench/memory.py SIZE VARIANTS` with the
 endpoint and the stand-in's key pair in the environment; the child prints one JSON line. ru_maxrss is the peak
 since the process started: `baseline` after imports (torch, the pack), `with_input` once the IMAGE tensor exists
-(it is built in row chunks, so making it never peaks higher than holding it), `peak` after the node ran.
+(it is built in row chunks, so making it never peaks higher than holding it), `peak` after the node ran; `after` is
+what is still resident then (VmRSS), with the outputs held.
 """
 from __future__ import annotations
 
@@ -36,15 +37,24 @@ def child(size: int, variants: int) -> dict:
     mask = torch.from_numpy(spoon_mask(size, size))[None]
     with_input = peak_rss_mb()
     images, paste_mask, report = asyncio.run(node_cls().erase(image, mask, **{**defaults, "variants": variants}))
-    peak = peak_rss_mb()
+    peak, after = peak_rss_mb(), _resident_mb()
     entries = json.loads(report)
     ok = (tuple(images.shape) == (variants, size, size, 3) and tuple(paste_mask.shape) == (variants, size, size)
           and entries[0]["status"] == "ok")
-    return {"baseline_mb": baseline, "with_input_mb": with_input, "peak_mb": peak, "ok": ok,
+    return {"baseline_mb": baseline, "with_input_mb": with_input, "peak_mb": peak, "after_mb": after, "ok": ok,
+            "mask_planes": 1 if paste_mask.stride(0) == 0 else variants,
             "ru_maxrss_mb": ru_maxrss_mb(),
             "images_out_mb": images.numel() * 4 / 2**20, "masks_out_mb": paste_mask.numel() * 4 / 2**20,
             "input_mb": image.numel() * 4 / 2**20, "mask_in_mb": mask.numel() * 4 / 2**20,
             "sent": "x".join(map(str, entries[0].get("sent_size") or []))}
+
+
+def _resident_mb() -> float:
+    """Resident now (Linux: /proc/self/statm, in pages); nan elsewhere."""
+    try:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return float("nan")
 
 
 def run(standin, size: int, variants: int, timeout: float = 120.0) -> dict:

@@ -13,20 +13,27 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
+from PIL import Image
 
 from .api.client import InpaintOptions, VisualClient
-from .imaging.codec import decode_image, encode_image, encode_mask, resize_rgb, sanitize_into, to_uint8
+from .heap import release_memory
+from .imaging.codec import encode_image_with, encode_mask
+from .imaging.convert import Converting, sanitize_into, to_uint8
+from .imaging.decoded import ImageRows, open_image
 from .imaging import logo as watermark
-from .imaging.seam import colour_drift, drift_band
+from .imaging.seam import colour_drift, drift_band, sample_band
 from .imaging.sizing import check_result_size, snap_fit
 from .api.errors import InputError, ServiceError, VolcError
 from .api.errors import NEW_SEED_CODES
 from .batch import check_images, gather_all
 from .specs import ERASE, MAX_SEED
 from .imaging.masks import align_masks, binarize, grow, is_empty, paste_weights
-from .imaging.regions import Box, FitPlan, apply_fit, apply_fit_mask, context_box, mask_bbox, paste_back, undo_fit
+from .imaging.regions import (Box, FitPlan, apply_fit, apply_fit_mask, context_box, mask_bbox, paste_back,
+                               undo_fit_image)
+from .paste_masks import PasteMasks
 
 DRIFT_ALLOWANCE = 6  # sent px beyond dilation + feather where a model may still have changed a little
+CONVERT_ALONGSIDE = 1 << 21  # px: from here on the float->uint8 conversion pays for a thread of its own
 
 
 @dataclass(frozen=True)
@@ -69,18 +76,19 @@ class Prepared:
     plan: FitPlan
     image_bytes: bytes
     mask_bytes: bytes
-    region: np.ndarray            # bool mask inside box: what paste_weights grows and feathers
+    region: np.ndarray | None     # bool mask inside box: what paste_weights grows and feathers (dropped after)
     dilate: int                   # the service's dilation in source pixels
     report: dict[str, Any]
     weights: np.ndarray | None = None  # computed by _weights while the calls are in flight
-    band: np.ndarray | None = None     # where the result's colour drift is measured (seam.py), ditto
+    band: tuple[np.ndarray, np.ndarray] | None = None  # where the result's colour drift is measured (seam.py), ditto
     mark: watermark.Probe | None = None  # where to look for the watermark, when one was asked for
 
 
 @dataclass
 class EraseOutput:
     images: np.ndarray            # float32 [B * variants, H, W, 3]
-    masks: np.ndarray             # float32 [B * variants, H, W]: paste-back weights actually used
+    masks: np.ndarray             # float32 [B * variants, H, W]: paste-back weights actually used (the variants
+                                  # of one image may share one plane: paste_masks.py)
     reports: list[dict[str, Any]]
     skipped: list[int] = field(default_factory=list)  # images returned unchanged: nothing was painted on them
 
@@ -134,48 +142,68 @@ def _prepare(index: int, image: np.ndarray, mask: np.ndarray, settings: EraseSet
     corner = _mark_corner(settings)
     box, plan, scale = _place(wanted, settings, corner)
     region = wanted[box.slices]
-    picture, sent_mask = apply_fit(to_uint8(image[box.slices]), plan), apply_fit_mask(region, plan)
-    sent = encode_image(picture)
+    if (plan.src_w, plan.src_h) == (plan.send_w, plan.send_h) and plan.src_w * plan.src_h >= CONVERT_ALONGSIDE:
+        picture = Converting(image[box.slices])  # sent as it is: converted on the pool while the encoder samples
+    else:
+        picture = apply_fit(to_uint8(image[box.slices]), plan)
+    # The mask's PNG is made while the image's JPEG encode runs on the other core (codec._FullSize)
+    sent, (sent_mask, mask_bytes) = encode_image_with(picture, lambda: _encode_mask(region, plan))
+    if isinstance(picture, Converting):
+        picture = picture.result()
     report.update(region=[box.x0, box.y0, box.x1, box.y1], sent_size=[plan.send_w, plan.send_h],
                   sent_bytes=len(sent.data), format=sent.format, quality=sent.quality)
     mark = None
     if corner is not None and settings.paste_back:
         radius = settings.options.dilate_size + math.ceil(settings.feather / scale) + DRIFT_ALLOWANCE
         mark = watermark.probe(picture, sent_mask, corner, radius)
-    return Prepared(index, box, plan, sent.data, encode_mask(sent_mask), region,
-                    math.ceil(settings.options.dilate_size * scale), report, mark=mark)
+    return Prepared(index, box, plan, sent.data, mask_bytes, region, math.ceil(settings.options.dilate_size * scale),
+                    report, mark=mark)
 
 
-def _weights(prep: Prepared, settings: EraseSettings) -> None:
+def _encode_mask(region: np.ndarray, plan: FitPlan) -> tuple[np.ndarray, bytes]:
+    sent_mask = apply_fit_mask(region, plan)
+    return sent_mask, encode_mask(sent_mask)
+
+
+def _weights(prep: Prepared, settings: EraseSettings, masks: PasteMasks) -> None:
     """Paste-back weights and the colour-drift band: only needed once a result is back, so they are computed
-    while the calls are in flight."""
+    while the calls are in flight. They live in the MASK output's plane where that can be shared (paste_masks)."""
+    region, prep.region = prep.region, None  # a view of the whole frame's mask: not kept beyond this
     if settings.paste_back:
-        prep.weights = paste_weights(prep.region, prep.dilate, settings.feather)
-        prep.band = drift_band(prep.region, prep.weights, prep.dilate, settings.feather)
+        weights = paste_weights(region, prep.dilate, settings.feather)
+        prep.band = sample_band(drift_band(region, weights, prep.dilate, settings.feather))
     else:
-        prep.weights = np.ones(prep.region.shape, np.float32)
+        weights = np.ones(region.shape, np.float32)
+    prep.weights = masks.adopt(prep.box, weights)
+    del region, weights
+    release_memory()
 
 
 def _finish(prep: Prepared, original: np.ndarray, jpeg: bytes, out: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Paste one result into `out`; returns the weights used and notes for the report."""
+    """Paste one result into `out`; returns the weights used and notes for the report.
+
+    The result stays a Pillow image (4 bytes a pixel) and is read in row bands (decoded.ImageRows): no full-size
+    uint8 copy, and what was freed goes back to the OS before the next result."""
     try:
-        result = decode_image(jpeg)
+        result = open_image(jpeg)
     except ValueError:
         raise ServiceError("The service's result image could not be decoded.", hint="Run again.") from None
-    got_h, got_w = result.shape[:2]
     plan, notes = prep.plan, []
-    note = check_result_size(got_w, got_h, plan.send_w, plan.send_h)
+    note = check_result_size(result.width, result.height, plan.send_w, plan.send_h)
     if note is not None:
-        prep.report["resized_result_from"] = [got_w, got_h]
+        prep.report["resized_result_from"] = [result.width, result.height]
         notes.append(note)
-        result = resize_rgb(result, plan.send_w, plan.send_h)
-    back = undo_fit(result, plan)
+        result = result.resize((plan.send_w, plan.send_h), Image.Resampling.LANCZOS)
+    back = ImageRows(undo_fit_image(result, plan))
     drift = colour_drift(back, original[prep.box.slices], prep.band)
     weights = prep.weights
     if prep.mark is not None:
-        weights, note = watermark.keep_mark(result, prep.mark, drift, plan, prep.box, weights)
+        weights, note = watermark.keep_mark(ImageRows(result), prep.mark, drift, plan, prep.box, weights)
         notes.append(note)
+    del result
     paste_back(original, back, prep.box, weights, out=out, drift=drift)
+    del back
+    release_memory()
     return weights, notes
 
 
@@ -237,7 +265,7 @@ class _BatchRun:
         self.images, self.masks, self.settings, self.client, self.progress = images, masks, settings, client, progress
         self.variants = settings.variants
         self.out = np.empty((batch * self.variants, height, width, 3), np.float32)
-        self.out_masks = np.zeros((batch * self.variants, height, width), np.float32)
+        self.out_masks = PasteMasks(batch, self.variants, height, width)
         self.reports: list[dict[str, Any]] = [{} for _ in range(batch)]
         self.total, self.done, self.succeeded = batch * self.variants, 0, 0
         self.failures: list[VolcError] = []
@@ -258,7 +286,7 @@ class _BatchRun:
         prep.report.update(status="ok", variants=[None] * self.variants)
         self.reports[i] = prep.report
         seeds = variant_seeds(self.settings.options.seed, self.variants)
-        weights = asyncio.ensure_future(asyncio.to_thread(_weights, prep, self.settings))
+        weights = asyncio.ensure_future(asyncio.to_thread(_weights, prep, self.settings, self.out_masks))
         try:
             await gather_all(self.variant(prep, v, seed, weights) for v, seed in enumerate(seeds))
         finally:
@@ -290,7 +318,7 @@ class _BatchRun:
                 raise _Failed(exc, entry) from None
             if notes:
                 entry["notes"] = notes
-            self.out_masks[slot][prep.box.slices] = used
+            self.out_masks.put(slot, prep.box, used)
             self.succeeded += 1
         except _Failed as failed:
             entry = failed.entry
@@ -320,5 +348,5 @@ async def erase_batch(images: np.ndarray, masks: np.ndarray, settings: EraseSett
     await gather_all(run.image(i) for i in range(batch))
     if run.failures and not run.succeeded:
         raise run.failures[0]  # nothing at all was erased: returning originals would only hide the cause
-    return EraseOutput(run.out, run.out_masks, run.reports, sorted(run.skipped))
+    return EraseOutput(run.out, run.out_masks.array(), run.reports, sorted(run.skipped))
 

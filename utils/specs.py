@@ -93,7 +93,8 @@ def _bool(name, default, tooltip, **extra) -> Spec:
 
 FALLBACK = {"error": "error", "return original": "original"}
 
-TIMEOUT = _float("timeout", 120.0, 5.0, 600.0, 5.0, "Seconds to wait for each call's answer.")
+TIMEOUT = _float("timeout", 120.0, 5.0, 600.0, 5.0,
+                 "Seconds each call may take as a whole: upload, answer and any result download.")
 
 ERASE = _table(
     _int("seed", 0, -1, MAX_SEED, "Seed of variant 1; variant k uses seed+k-1. -1 = random every run.",

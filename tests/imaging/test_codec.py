@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 
 import numpy as np
 import pytest
 from PIL import Image, JpegImagePlugin
 
+from volc_pack.utils.imaging import codec
 from volc_pack.utils.imaging.codec import (MAX_IMAGE_BYTES, SEGMENT_MAX_BYTES, EncodedImage, base64_budget,
                                            decode_image, encode_image, encode_mask, resize_mask, resize_rgb, to_uint8)
 from volc_pack.utils.api.errors import InputError
@@ -276,3 +278,34 @@ def test_resize_mask_enlarging_is_nearest_and_identity_is_unchanged():
     mask = np.array([[True, False], [False, True]])
     assert np.array_equal(resize_mask(mask, 4, 4), np.kron(mask, np.ones((2, 2), bool)))
     assert resize_mask(mask, 2, 2) is mask
+
+
+def _bisected_quality(size, factor: float, lo: int, hi: int, subsampling: int, max_bytes: int) -> int | None:
+    """The plain bisection the predicted quality must agree with: lo first, then halving [lo, hi]."""
+    fits = lambda q: size(q, subsampling) * factor <= max_bytes * codec._SAMPLE_MARGIN  # noqa: E731
+    if not fits(lo):
+        return None
+    while lo < hi:
+        q = (lo + hi + 1) // 2
+        lo, hi = (q, hi) if fits(q) else (lo, q - 1)
+    return lo
+
+
+@pytest.mark.parametrize("noise", [3.0, 9.0, 30.0])
+def test_predicted_quality_is_the_bisections_answer_in_fewer_sample_encodes(noise):
+    rgb = _photo_like(2048, 256, noise, 5)
+    sample, factor = codec._row_sample(rgb)
+    size = codec._SampleSizes(sample)
+    near_top = 0
+    for subsampling, lo, hi in ((0, codec.JPEG_MIN_QUALITY_444, 94), (2, codec.JPEG_MIN_QUALITY_420, 95)):
+        sizes = [size(q, subsampling) for q in range(lo, hi + 1)]
+        assert sizes == sorted(sizes)  # what both searches rely on
+        for limit in range(int(sizes[0] * factor * 0.8), int(sizes[-1] * factor * 1.1), 997):
+            counted = codec._SampleSizes(sample)
+            got = codec._predict_quality(counted, factor, lo, hi, subsampling, limit)
+            assert got == _bisected_quality(size, factor, lo, hi, subsampling, limit), (subsampling, limit)
+            if got is not None and got >= hi - 1:
+                near_top += 1
+                assert len(counted.sizes) <= 2  # just over the limit at the top: two sample encodes
+            assert len(counted.sizes) <= 2 * math.ceil(math.log2(hi - lo + 1)) + 1
+    assert near_top

@@ -1,18 +1,25 @@
-"""Image codec for the service: float tensors -> uint8 RGB, JPEG/PNG encoding under the 5 MB limit, decoding, resizing.
+"""Image codec for the service: JPEG/PNG encoding under the 5 MB limit, mask PNGs, resizing (float tensors ->
+uint8 RGB is convert.py).
 
-numpy + Pillow only. Images may be 8K (400 MB as float32), so conversions work in row chunks instead of full-frame
-temporaries.
+numpy + Pillow only. Images may be 8K (400 MB as float32): no full-frame temporaries beyond the picture itself.
 """
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image
 
 from ..api.client import INPAINT_MAX_BASE64, SEGMENT_MAX_BASE64
 from ..api.errors import InputError
+from .convert import Converting, sanitize_into, to_uint8  # noqa: F401  (the last two re-exported: codec's API)
+from .decoded import open_image
+from .overlap import both, save_unlocked
+
+T = TypeVar("T")
 
 
 def base64_budget(chars: int) -> int:
@@ -30,68 +37,6 @@ JPEG_BEST_QUALITY = 95
 JPEG_MIN_QUALITY_444 = 50   # below this, chroma subsampling costs less than more quantisation
 JPEG_MIN_QUALITY_420 = 10   # last resort: uniform noise at 4096x4096 still fits 5 MB at ~q30 4:2:0
 PNG_LEVEL = 1               # flat images compress well even at level 1; higher levels cost 2x time for little
-_CHUNK_FLOATS = 1 << 20     # ~4 MB float32 working buffer per row chunk
-
-
-# ----------------------------------------------------------------------------------------------- float -> uint8
-
-def _check_float_image(image: np.ndarray, name: str = "image") -> np.ndarray:
-    arr = np.asarray(image)
-    if arr.ndim != 3 or arr.shape[2] not in (1, 3, 4) or arr.shape[0] < 1 or arr.shape[1] < 1:
-        raise InputError(f"{name} has shape {arr.shape}, expected [height, width, channels] with 1, 3 or 4 channels",
-                         hint=f"Connect an IMAGE to `{name}` (one picture of a batch is [H, W, C]).")
-    if not np.issubdtype(arr.dtype, np.floating):
-        arr = arr.astype(np.float32)  # rare (ints from a custom node); the chunked path handles floats only
-    return arr
-
-
-def iter_sanitized_rows(image: np.ndarray):
-    """Yield (row0, row1, float32 [rows, W, 3 or 1]) chunks of `image` with NaN -> 0 and values clipped to 0..1.
-
-    The buffer is reused between chunks: consume it before asking for the next one.
-    """
-    arr = _check_float_image(image)
-    h, w, c = arr.shape
-    ch = 1 if c == 1 else 3
-    rows = max(1, _CHUNK_FLOATS // (w * ch))
-    buf = np.empty((min(rows, h), w, ch), dtype=np.float32)
-    for r0 in range(0, h, rows):
-        r1 = min(h, r0 + rows)
-        part = buf[: r1 - r0]
-        np.clip(arr[r0:r1, :, :ch], 0.0, 1.0, out=part)  # reads float64 / strided sources once; inf -> 0 or 1
-        if np.isnan(part.min()):  # clip keeps NaN; a cheap reduction finds them, the rare repair may cost more
-            np.fmax(part, 0.0, out=part)
-        yield r0, r1, part
-
-
-def sanitize_into(image: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """Write `image` (float [H,W,C], C 1/3/4) into float32 [H,W,3] `out` as RGB, NaN -> 0, clipped to 0..1."""
-    arr = _check_float_image(image)
-    if arr.shape[2] == 1:
-        for r0, r1, part in iter_sanitized_rows(arr):
-            np.copyto(out[r0:r1], part)  # broadcasts greyscale to RGB
-        return out
-    rows = max(1, _CHUNK_FLOATS // (arr.shape[1] * 3))
-    for r0 in range(0, arr.shape[0], rows):  # straight into `out`: no intermediate buffer
-        part = out[r0:r0 + rows]
-        np.clip(arr[r0:r0 + rows, :, :3], 0.0, 1.0, out=part)
-        if np.isnan(part.min()):
-            np.fmax(part, 0.0, out=part)
-    return out
-
-
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """float [H,W,C] (C 1/3/4, any float dtype, any strides, NaN/inf allowed) -> contiguous uint8 [H,W,3] RGB.
-
-    NaN -> 0, clip 0..1, x*255 rounded half-up; greyscale is expanded to RGB, alpha dropped.
-    """
-    arr = _check_float_image(image)
-    out = np.empty((arr.shape[0], arr.shape[1], 3), dtype=np.uint8)
-    for r0, r1, part in iter_sanitized_rows(arr):
-        part *= 255.0
-        part += 0.5  # + truncation below == floor(x + 0.5): round half-up, values are >= 0
-        np.copyto(out[r0:r1], part, casting="unsafe")  # broadcasts a greyscale chunk to 3 channels
-    return out
 
 
 # ----------------------------------------------------------------------------------------------- encoding
@@ -111,10 +56,8 @@ def _check_rgb(rgb: np.ndarray, name: str = "image") -> np.ndarray:
 
 
 def _jpeg(img: Image.Image, quality: int, subsampling: int) -> bytes:
-    buf = io.BytesIO()
     # No icc_profile / exif arguments: Pillow writes neither for an image built from an array.
-    img.save(buf, format="JPEG", quality=quality, subsampling=subsampling)
-    return buf.getvalue()
+    return save_unlocked(img, format="JPEG", quality=quality, subsampling=subsampling)
 
 
 def _png(img: Image.Image, level: int = PNG_LEVEL) -> bytes:
@@ -143,15 +86,49 @@ def _likely_png(rgb: np.ndarray) -> bool:
     return int(np.count_nonzero(packed[1:] != packed[:-1])) + 1 <= 256
 
 
-def _search_jpeg(img: Image.Image, lo: int, hi: int, subsampling: int, max_bytes: int) -> tuple[bytes, int] | None:
+class _FullSize:
+    """Full-size JPEG encodes of one image; the first one overlaps `alongside`, run on the pool meanwhile.
+
+    The encode runs without the GIL once Pillow is in its C loop (overlap.save_unlocked); `alongside` may hold it
+    for long stretches (the mask's PNG: whether Pillow lets it go while it deflates depends on its version). So the
+    encode starts here at once, and the pool thread, still waking up, gets the GIL when the encoder lets it go:
+    started the other way round, the PNG could take the GIL first and the encoder's few Python steps wait for it."""
+
+    def __init__(self, picture: Callable[[], Image.Image], alongside: Callable[[], T] | None) -> None:
+        self._picture, self._img, self.alongside, self.side = picture, None, alongside, None
+
+    @property
+    def img(self) -> Image.Image:
+        """The whole picture, made when first needed (after the sampling: see convert.Converting)."""
+        if self._img is None:
+            self._img = self._picture()
+        return self._img
+
+    def __call__(self, quality: int, subsampling: int) -> bytes:
+        img = self.img
+        if self.alongside is None:
+            return _jpeg(img, quality, subsampling)
+        job, self.alongside = self.alongside, None
+        self.side, data = both(job, lambda: _jpeg(img, quality, subsampling))
+        return data
+
+    def side_result(self):
+        """What `alongside` returned; it runs now if no full-size encode was needed (a PNG was chosen)."""
+        if self.alongside is not None:
+            job, self.alongside = self.alongside, None
+            self.side = job()
+        return self.side
+
+
+def _search_jpeg(full: _FullSize, lo: int, hi: int, subsampling: int, max_bytes: int) -> tuple[bytes, int] | None:
     """Highest quality in [lo, hi] whose JPEG fits (bisection; size grows with quality)."""
-    data = _jpeg(img, lo, subsampling)  # the floor first: when even it is too big, skip the whole range at once
+    data = full(lo, subsampling)  # the floor first: when even it is too big, skip the whole range at once
     if len(data) > max_bytes:
         return None
     best, lo = (data, lo), lo + 1
     while lo <= hi:
         q = (lo + hi) // 2
-        data = _jpeg(img, q, subsampling)
+        data = full(q, subsampling)
         if len(data) <= max_bytes:
             best, lo = (data, q), q + 1
         else:
@@ -174,43 +151,66 @@ def _row_sample(rgb: np.ndarray) -> tuple[Image.Image, float] | None:
     return Image.fromarray(np.ascontiguousarray(rgb[rows])), h / rows.size
 
 
-def _predict_quality(sample: Image.Image, factor: float, lo: int, hi: int, subsampling: int,
+class _SampleSizes:
+    """JPEG sizes of the row sample, each (quality, subsampling) encoded once (each costs 1/_SAMPLE_EVERY of a full
+    encode)."""
+
+    def __init__(self, sample: Image.Image) -> None:
+        self.sample, self.sizes = sample, {}
+
+    def __call__(self, quality: int, subsampling: int) -> int:
+        key = (quality, subsampling)
+        if key not in self.sizes:
+            self.sizes[key] = len(_jpeg(self.sample, quality, subsampling))
+        return self.sizes[key]
+
+
+def _predict_quality(size: _SampleSizes, factor: float, lo: int, hi: int, subsampling: int,
                      max_bytes: int) -> int | None:
-    """Highest quality in [lo, hi] whose predicted full size fits max_bytes * _SAMPLE_MARGIN (bisection on the
-    sample: each step costs 1/_SAMPLE_EVERY of a full encode)."""
+    """Highest quality in [lo, hi] whose predicted full size fits max_bytes * _SAMPLE_MARGIN.
+
+    Sizes grow with quality, so any search finds the same one; this one looks down from hi in growing steps (1, 2,
+    4, ...), then bisects the last gap: a photo just over the limit (q93) takes 2 sample encodes, not 7. A sample
+    far over the limit at hi is tried at lo next, so a picture that fits nowhere in the range costs 2."""
     budget = max_bytes * _SAMPLE_MARGIN
-    fits = lambda q: len(_jpeg(sample, q, subsampling)) * factor <= budget  # noqa: E731
-    if not fits(lo):
-        return None
-    while lo < hi:
-        q = (lo + hi + 1) // 2
+    fits = lambda q: size(q, subsampling) * factor <= budget  # noqa: E731
+    top, q, step = hi, hi, 1  # the answer, if any, is in [lo, top]
+    while not fits(q):
+        top = q - 1
+        if q == lo:
+            return None
+        q = lo if size(hi, subsampling) * factor > 2 * budget else max(lo, q - step)
+        step *= 2
+    lo = q
+    while lo < top:
+        q = (lo + top + 1) // 2
         if fits(q):
             lo = q
         else:
-            hi = q - 1
+            top = q - 1
     return lo
 
 
-def _encode_predicted(img: Image.Image, sample: Image.Image, factor: float, max_bytes: int) -> EncodedImage | None:
+def _encode_predicted(full: _FullSize, size: _SampleSizes, factor: float, max_bytes: int) -> EncodedImage | None:
     """For an image whose q95 JPEG is predicted not to fit: a full encode at the predicted quality, then one step
     up while the prediction is within its error of the limit, or down while the full encode does not fit.
     Gives the same quality as the full search unless the prediction is off by more than ~3%.
     None: nothing predicted to fit, use the full search."""
     for lo, hi, subsampling in ((JPEG_MIN_QUALITY_444, JPEG_BEST_QUALITY - 1, 0),
                                 (JPEG_MIN_QUALITY_420, JPEG_BEST_QUALITY, 2)):
-        predicted = _predict_quality(sample, factor, lo, hi, subsampling, max_bytes)
+        predicted = _predict_quality(size, factor, lo, hi, subsampling, max_bytes)
         if predicted is None:
             continue
         best = None
         for q in range(predicted, max(lo, predicted - 2) - 1, -1):  # at most 3 tries down
-            data = _jpeg(img, q, subsampling)
+            data = full(q, subsampling)
             if len(data) <= max_bytes:
                 best = (data, q)
                 break
         if best is None:
             return None
-        while q < hi and len(_jpeg(sample, q + 1, subsampling)) * factor <= max_bytes / _SAMPLE_MARGIN:
-            data = _jpeg(img, q + 1, subsampling)  # the next step may still fit: the prediction has a margin
+        while q < hi and size(q + 1, subsampling) * factor <= max_bytes / _SAMPLE_MARGIN:
+            data = full(q + 1, subsampling)  # the next step may still fit: the prediction has a margin
             if len(data) > max_bytes:
                 break
             q, best = q + 1, (data, q + 1)
@@ -218,23 +218,43 @@ def _encode_predicted(img: Image.Image, sample: Image.Image, factor: float, max_
     return None
 
 
-def encode_image(rgb: np.ndarray, max_bytes: int = MAX_IMAGE_BYTES) -> EncodedImage:
+def encode_image(rgb: np.ndarray | Converting, max_bytes: int = MAX_IMAGE_BYTES) -> EncodedImage:
     """uint8 [H,W,3] -> the least lossy JPEG (or a smaller PNG) of at most `max_bytes` bytes."""
-    img = Image.fromarray(_check_rgb(rgb))
-    png = _png(img) if _likely_png(rgb) else None
+    return encode_image_with(rgb, None, max_bytes)[0]
+
+
+def encode_image_with(rgb: np.ndarray | Converting, alongside: Callable[[], T] | None,
+                      max_bytes: int = MAX_IMAGE_BYTES) -> tuple[EncodedImage, T | None]:
+    """encode_image, and `alongside()` run on another core while the first full-size JPEG encode runs here (see
+    _FullSize); both results. Same bytes as encode_image. `rgb` may still be Converting: the choice of format and
+    quality looks at samples of rows first, so the conversion finishes meanwhile."""
+    if isinstance(rgb, Converting):
+        pixels = rgb.result
+    else:
+        rgb = _check_rgb(rgb)
+        pixels = lambda: rgb  # noqa: E731
+    full = _FullSize(lambda: Image.fromarray(pixels()), alongside)
+    encoded = _encode(rgb, full, max_bytes)
+    return encoded, full.side_result()
+
+
+def _encode(rgb: np.ndarray | Converting, full: _FullSize, max_bytes: int) -> EncodedImage:
+    """rgb: only its shape and samples of its rows are read here; full-size encodes go through `full`."""
+    png = _png(full.img) if _likely_png(rgb) else None
     found = _row_sample(rgb)
-    if png is None and found is not None and len(_jpeg(found[0], JPEG_BEST_QUALITY, 0)) * found[1] > max_bytes:
-        predicted = _encode_predicted(img, *found, max_bytes)  # q95 will not fit: skip the full-size search
+    size = _SampleSizes(found[0]) if found is not None else None
+    if png is None and size is not None and size(JPEG_BEST_QUALITY, 0) * found[1] > max_bytes:
+        predicted = _encode_predicted(full, size, found[1], max_bytes)  # q95 will not fit: skip the full search
         if predicted is not None:
             return predicted
-    best = _jpeg(img, JPEG_BEST_QUALITY, 0)  # 4:4:4
+    best = full(JPEG_BEST_QUALITY, 0)  # 4:4:4
     if png is not None and len(png) <= max_bytes and len(png) < len(best):
         return EncodedImage(png, "PNG", None)
     if len(best) <= max_bytes:
         return EncodedImage(best, "JPEG", JPEG_BEST_QUALITY)
-    found = _search_jpeg(img, JPEG_MIN_QUALITY_444, JPEG_BEST_QUALITY - 1, 0, max_bytes)
+    found = _search_jpeg(full, JPEG_MIN_QUALITY_444, JPEG_BEST_QUALITY - 1, 0, max_bytes)
     if found is None:
-        found = _search_jpeg(img, JPEG_MIN_QUALITY_420, JPEG_BEST_QUALITY, 2, max_bytes)
+        found = _search_jpeg(full, JPEG_MIN_QUALITY_420, JPEG_BEST_QUALITY, 2, max_bytes)
     if found is None:
         h, w, _ = rgb.shape
         raise InputError(f"image ({w}x{h}) cannot be compressed below {max_bytes} bytes",
@@ -248,8 +268,8 @@ def encode_mask(mask: np.ndarray, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
     arr = np.asarray(mask)
     if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
         raise ValueError(f"mask: expected [H, W], got {arr.shape}")
-    grey = np.ascontiguousarray(arr != 0).view(np.uint8)  # bool -> 0/1 without another copy
-    grey *= 255
+    erase = arr if arr.dtype == bool else arr != 0
+    grey = np.multiply(erase.view(np.uint8), np.uint8(255))  # one pass to a new contiguous 0/255 array
     for level in (1, 9):
         buf = io.BytesIO()
         Image.fromarray(grey).save(buf, format="PNG", compress_level=level)
@@ -263,15 +283,7 @@ def encode_mask(mask: np.ndarray, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
 
 def decode_image(data: bytes) -> np.ndarray:
     """JPEG/PNG/... bytes -> uint8 [H,W,3] RGB. Raises ValueError when the bytes are not a readable image."""
-    if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) == 0:
-        raise ValueError("cannot decode image: no image data received")
-    try:
-        with Image.open(io.BytesIO(bytes(data))) as img:
-            img.load()
-            rgb = img if img.mode == "RGB" else img.convert("RGB")
-            return np.array(rgb, dtype=np.uint8)
-    except Exception as exc:  # Pillow raises OSError, SyntaxError, DecompressionBombError, ... for bad data
-        raise ValueError(f"cannot decode image ({len(data)} bytes): {type(exc).__name__}: {exc}") from exc
+    return np.array(open_image(data), dtype=np.uint8)
 
 
 # ----------------------------------------------------------------------------------------------- resizing

@@ -8,8 +8,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 
-from .codec import MAX_SIDE, MIN_SIDE, resize_mask, resize_rgb, sanitize_into
+from .codec import MAX_SIDE, MIN_SIDE, resize_mask, resize_rgb
+from .convert import sanitize_into
+from .decoded import ImageRows
 from ..api.errors import InputError
 
 MIN_CONTEXT_SIDE = 128  # a tiny object still gets some surroundings for the model to look at
@@ -153,17 +156,24 @@ def undo_fit(result: np.ndarray, plan: FitPlan) -> np.ndarray:
 
     A result of another size (a service rounding its output size) is first resized to send_w x send_h.
     """
-    if result.shape[:2] != (plan.send_h, plan.send_w):
-        result = resize_rgb(result, plan.send_w, plan.send_h)
-    content = result[plan.pad_top: plan.pad_top + plan.scaled_h, plan.pad_left: plan.pad_left + plan.scaled_w]
-    if content.shape[:2] == (plan.src_h, plan.src_w):
-        return np.ascontiguousarray(content)
-    return resize_rgb(np.ascontiguousarray(content), plan.src_w, plan.src_h)
+    return np.array(undo_fit_image(Image.fromarray(np.ascontiguousarray(result)), plan))
+
+
+def undo_fit_image(result: Image.Image, plan: FitPlan) -> Image.Image:
+    """undo_fit on a decoded Pillow image, giving one: the same pixels without a numpy copy of the whole result."""
+    if result.size != (plan.send_w, plan.send_h):
+        result = result.resize((plan.send_w, plan.send_h), Image.Resampling.LANCZOS)
+    if (plan.scaled_w, plan.scaled_h) != (plan.send_w, plan.send_h):
+        result = result.crop((plan.pad_left, plan.pad_top, plan.pad_left + plan.scaled_w,
+                              plan.pad_top + plan.scaled_h))
+    if result.size != (plan.src_w, plan.src_h):
+        result = result.resize((plan.src_w, plan.src_h), Image.Resampling.LANCZOS)
+    return result
 
 
 # ----------------------------------------------------------------------------------------------- paste back
 
-def paste_back(original: np.ndarray, result: np.ndarray, box: Box, weights: np.ndarray,
+def paste_back(original: np.ndarray, result: np.ndarray | ImageRows, box: Box, weights: np.ndarray,
                out: np.ndarray | None = None, drift: np.ndarray | None = None) -> np.ndarray:
     """A new float32 [H,W,3]: the sanitised original (RGB, NaN -> 0, clipped) everywhere, and inside `box` where
     weights > 0 the blend original*(1-w) + result/255*w. Weight-0 pixels are bit-identical to the sanitised original.
@@ -171,7 +181,8 @@ def paste_back(original: np.ndarray, result: np.ndarray, box: Box, weights: np.n
     An empty box (e.g. Box(0, 0, 0, 0) with 0x0 result / weights) gives just the sanitised original. `out`, when
     given (float32 [H,W,3], e.g. a slot of a preallocated batch, not overlapping `original`), is filled and
     returned instead of a new array: that saves a full-frame copy. `drift` (levels per channel, see seam.py) is
-    subtracted from the result before blending.
+    subtracted from the result before blending. `result` may be an ImageRows: it is read a band at a time, and
+    every pixel's blend is the same whatever the bands.
     """
     h, w = original.shape[:2]
     if not (0 <= box.x0 <= box.x1 <= w and 0 <= box.y0 <= box.y1 <= h):
