@@ -118,9 +118,9 @@ def planned_uploads(prompt: dict[str, Any], images: list[str], workflow_path: Pa
 # --- the server --------------------------------------------------------------------------------------------------
 
 class Comfy:
-    def __init__(self, server: str) -> None:
+    def __init__(self, server: str, timeout: float = 60.0) -> None:
         self.server = server.rstrip("/")
-        self.http = httpx.Client(base_url=self.server, timeout=httpx.Timeout(60.0, connect=10.0))
+        self.http = httpx.Client(base_url=self.server, timeout=httpx.Timeout(timeout, connect=10.0))
 
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -282,23 +282,31 @@ def main(argv: list[str] | None = None) -> int:
     state: dict[str, Any] = {}
     previous = signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
-        return run(args, comfy, state)
+        code = run(args, comfy, state)
     except RunError as exc:
         for line in exc.lines:
             print(line, file=sys.stderr)
-        return 1
+        code = 1
     except KeyboardInterrupt:
-        for prompt_id in [state[k] for k in ("prompt_id",) if k in state] + list(state.get("in_flight", ())):
-            try:
-                comfy.cancel(prompt_id)
-                print(f"\ninterrupted: sent POST /interrupt for prompt {prompt_id}", file=sys.stderr)
-            except RunError as exc:
-                print(f"\ninterrupted; cancelling on the server failed: {exc.lines[0]}", file=sys.stderr)
-        return 130
+        cancel_all(args.server, state)
+        return 130  # the old client is left to the process exit: closing it could wait on a lock the interrupt held
     finally:
         signal.signal(signal.SIGTERM, previous)
-        comfy.http.close()
+    comfy.http.close()
+    return code
 
+
+def cancel_all(server: str, state: dict[str, Any]) -> None:
+    """Cancel what this run queued, with a fresh client: the interrupt may have landed inside a request of the old
+    one, holding its connection pool's lock."""
+    canceller = Comfy(server, timeout=10.0)
+    for prompt_id in [state[k] for k in ("prompt_id",) if k in state] + list(state.get("in_flight", ())):
+        try:
+            canceller.cancel(prompt_id)
+            print(f"\ninterrupted: sent POST /interrupt for prompt {prompt_id}", file=sys.stderr)
+        except RunError as exc:
+            print(f"\ninterrupted; cancelling on the server failed: {exc.lines[0]}", file=sys.stderr)
+    canceller.http.close()
 
 if __name__ == "__main__":
     sys.exit(main())
