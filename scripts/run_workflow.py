@@ -281,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     comfy = Comfy(args.server)
     state: dict[str, Any] = {}
     previous = signal.signal(signal.SIGTERM, stop_on_sigterm)
+    # Explicitly, like the batch CLI: a runner started from a script's background job inherits SIGINT ignored.
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         code = run(args, comfy, state)
     except RunError as exc:
@@ -292,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130  # the old client is left to the process exit: closing it could wait on a lock the interrupt held
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
     comfy.http.close()
     return code
 
