@@ -63,7 +63,7 @@ def save_unlocked(img: Image.Image, **params) -> bytes:
     elsewhere BytesIO."""
     try:
         fd = os.memfd_create("volc-encode", os.MFD_CLOEXEC)
-    except (AttributeError, OSError):  # not Linux, or no memfd (old kernel, sandbox)
+    except (AttributeError, OSError):  # not Linux, or no memfd (old kernel, restricted container)
         buf = io.BytesIO()
         img.save(buf, **params)
         return buf.getvalue()
