@@ -37,7 +37,7 @@ from common import photo_uint8, spoon_mask, to_float, warm_malloc
 
 from volc_pack.utils import erase
 from volc_pack.utils.api import client as client_module
-from volc_pack.utils.imaging import codec, masks
+from volc_pack.utils.imaging import codec, convert, masks
 from volc_pack.utils.api.client import ClientConfig, InpaintOptions, VisualClient
 from volc_pack.utils.api.credentials import Credentials
 
@@ -139,14 +139,14 @@ def breakdown(path: ClientPath, image: np.ndarray, mask: np.ndarray, settings: e
     """Wall ms of the main pieces of `ours`, one at a time (measured separately, so they do not add up exactly;
     in `ours` the mask's PNG overlaps the image's encode)."""
     wanted = masks.binarize(mask)
-    u8 = codec.to_uint8(image)
+    u8 = convert.to_uint8(image)
     enc = codec.encode_image(u8)
     mask_png = codec.encode_mask(wanted)
 
     def body_pieces() -> None:
         path.send(enc.data, mask_png, settings.options)
     pieces = {
-        "to_uint8": lambda: codec.to_uint8(image),
+        "to_uint8": lambda: convert.to_uint8(image),
         "likely_png": lambda: codec._likely_png(u8),
         "encode_image": lambda: codec.encode_image(u8),
         "encode_mask": lambda: codec.encode_mask(wanted),

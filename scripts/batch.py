@@ -27,7 +27,7 @@ from pack_loader import PACK, load_pack
 from progress import Progress
 
 load_pack(nodes=False)
-codec = importlib.import_module(f"{PACK}.utils.imaging.codec")
+convert = importlib.import_module(f"{PACK}.utils.imaging.convert")
 errors = importlib.import_module(f"{PACK}.utils.api.errors")
 
 # Errors every further image would meet too (the key, the account's permissions): stop at the first.
@@ -63,7 +63,7 @@ def _flatten(items: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _as_uint8(images) -> list[np.ndarray]:
-    return [codec.to_uint8(image) for image in images]
+    return [convert.to_uint8(image) for image in images]
 
 
 class BatchRunner:

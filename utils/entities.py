@@ -31,7 +31,8 @@ from PIL import Image
 from .api.client import CallResult, VisualClient
 from .api.errors import ServiceError
 from .batch import check_images, gather_all
-from .imaging.codec import SEGMENT_MAX_BYTES, encode_image, to_uint8
+from .imaging.codec import SEGMENT_MAX_BYTES, encode_image
+from .imaging.convert import to_uint8
 from .imaging.components import label_components
 from .imaging.masks import align_masks, binarize, grow, is_empty
 from .imaging.regions import FitPlan, apply_fit, plan_fit

@@ -12,7 +12,8 @@ import numpy as np
 from PIL import Image
 
 from .api.client import VisualClient
-from .imaging.codec import SEGMENT_MAX_BYTES, encode_image, to_uint8
+from .imaging.codec import SEGMENT_MAX_BYTES, encode_image
+from .imaging.convert import to_uint8
 from .api.errors import ServiceError
 from .imaging.masks import grow
 from .batch import check_images, gather_all

@@ -11,7 +11,8 @@ from PIL import Image, JpegImagePlugin
 
 from volc_pack.utils.imaging import codec
 from volc_pack.utils.imaging.codec import (MAX_IMAGE_BYTES, SEGMENT_MAX_BYTES, EncodedImage, base64_budget,
-                                           decode_image, encode_image, encode_mask, resize_mask, resize_rgb, to_uint8)
+                                           decode_image, encode_image, encode_mask, resize_mask, resize_rgb)
+from volc_pack.utils.imaging.convert import to_uint8
 from volc_pack.utils.api.errors import InputError
 
 

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from volc_pack.utils.imaging import convert, overlap
-from volc_pack.utils.imaging.codec import encode_image, encode_image_with, encode_mask, to_uint8
+from volc_pack.utils.imaging.codec import encode_image, encode_image_with, encode_mask
+from volc_pack.utils.imaging.convert import to_uint8
 from volc_pack.utils.imaging.convert import Converting
 
 

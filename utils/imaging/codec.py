@@ -15,7 +15,7 @@ from PIL import Image
 
 from ..api.client import INPAINT_MAX_BASE64, SEGMENT_MAX_BASE64
 from ..api.errors import InputError
-from .convert import Converting, sanitize_into, to_uint8  # noqa: F401  (the last two re-exported: codec's API)
+from .convert import Converting
 from .decoded import open_image
 from .overlap import both, save_unlocked
 
